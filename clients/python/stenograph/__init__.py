@@ -1,0 +1,1 @@
+"""Stenograph: live meeting transcription (client distribution)."""

@@ -1,0 +1,1 @@
+"""Generated protobuf and gRPC modules for stenograph.v1 (see scripts/gen_protos.py)."""

@@ -1,0 +1,1 @@
+"""Transports and process wiring: gRPC and WebSocket front doors, Kafka publishing, the CLI."""

