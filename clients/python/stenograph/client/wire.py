@@ -31,7 +31,7 @@ RESPONSE_TYPES: dict[str, str] = {
 _RESPONSE_CASES = {v: k for k, v in RESPONSE_TYPES.items()}
 
 #: Control frames, Deepgram's vocabulary.
-CONTROL_TYPES: dict[str, pb.Control.Command.ValueType] = {
+CONTROL_TYPES: dict[str, pb.Control.Command] = {
     "KeepAlive": pb.Control.COMMAND_KEEP_ALIVE,
     "Finalize": pb.Control.COMMAND_FINALIZE,
     "CloseStream": pb.Control.COMMAND_CLOSE_STREAM,
@@ -51,13 +51,13 @@ WS_CLOSE_CODES: dict[str, int] = {
 }
 STATUS_BY_WS_CLOSE: dict[int, str] = {v: k for k, v in WS_CLOSE_CODES.items()}
 
-_ENCODINGS: dict[str, pb.AudioEncoding.ValueType] = {
+_ENCODINGS: dict[str, pb.AudioEncoding] = {
     "linear16": pb.AUDIO_ENCODING_LINEAR16,
     "float32": pb.AUDIO_ENCODING_FLOAT32,
     "opus": pb.AUDIO_ENCODING_OGG_OPUS,
     "webm": pb.AUDIO_ENCODING_WEBM_OPUS,
 }
-_MODES: dict[str, pb.ProcessingMode.ValueType] = {
+_MODES: dict[str, pb.ProcessingMode] = {
     "live": pb.PROCESSING_MODE_LIVE,
     "batch": pb.PROCESSING_MODE_BATCH,
 }
@@ -67,14 +67,14 @@ class WireFormatError(ValueError):
     """A frame or query parameter that does not match the protocol."""
 
 
-def _is_duration(field: FieldDescriptor) -> bool:
-    return (
+def _is_duration(field: Any) -> bool:
+    return bool(
         field.type == FieldDescriptor.TYPE_MESSAGE
         and field.message_type.full_name == Duration.DESCRIPTOR.full_name
     )
 
 
-def _value_to_json(field: FieldDescriptor, value: Any) -> Any:
+def _value_to_json(field: Any, value: Any) -> Any:
     if _is_duration(field):
         return round(value.ToTimedelta().total_seconds(), 3)
     if field.type == FieldDescriptor.TYPE_MESSAGE:
@@ -89,7 +89,7 @@ def message_to_json(message: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
-        if field.label == FieldDescriptor.LABEL_REPEATED:
+        if field.is_repeated:
             out[field.name] = [_value_to_json(field, v) for v in value]
         elif field.type == FieldDescriptor.TYPE_MESSAGE and not message.HasField(field.name):
             out[field.name] = None
@@ -98,7 +98,7 @@ def message_to_json(message: Message) -> dict[str, Any]:
     return out
 
 
-def _value_from_json(field: FieldDescriptor, target: Message, raw: Any) -> None:
+def _value_from_json(field: Any, target: Message, raw: Any) -> None:
     if _is_duration(field):
         getattr(target, field.name).FromNanoseconds(round(float(raw) * 1e9))
     elif field.type == FieldDescriptor.TYPE_MESSAGE:
@@ -116,7 +116,7 @@ def json_to_message(data: Mapping[str, Any], target: Message) -> Message:
         field = fields.get(key)
         if field is None or raw is None:
             continue
-        if field.label == FieldDescriptor.LABEL_REPEATED:
+        if field.is_repeated:
             container = getattr(target, key)
             for item in raw:
                 if field.type == FieldDescriptor.TYPE_MESSAGE:
@@ -160,7 +160,7 @@ def control_from_json(frame: Mapping[str, Any]) -> pb.Control:
     return pb.Control(command=command)
 
 
-def control_to_json(command: pb.Control.Command.ValueType) -> dict[str, str]:
+def control_to_json(command: pb.Control.Command) -> dict[str, str]:
     for name, value in CONTROL_TYPES.items():
         if value == command:
             return {"type": name}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -38,16 +39,14 @@ class WebSocketTranscriptionStream(TranscriptionStream):
         self._last_error: pb.StreamError | None = None
 
     async def _send(self, frame: bytes | str) -> None:
-        try:
+        # If the server ended the stream, the reason surfaces when responses are read.
+        with contextlib.suppress(ConnectionClosed):
             await self._ws.send(frame)
-        except ConnectionClosed:
-            # The server ended the stream; the reason surfaces when responses are read.
-            pass
 
     async def send_audio(self, chunk: bytes) -> None:
         await self._send(chunk)
 
-    async def send_control(self, command: pb.Control.Command.ValueType) -> None:
+    async def send_control(self, command: pb.Control.Command) -> None:
         await self._send(json.dumps(control_to_json(command)))
 
     async def _responses(self) -> AsyncIterator[pb.StreamingRecognizeResponse]:

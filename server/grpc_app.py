@@ -1,0 +1,98 @@
+"""gRPC front door: `stenograph.v1.Transcription`, health and reflection."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from stenograph.v1 import transcription_pb2 as pb
+from stenograph.v1 import transcription_pb2_grpc as pb_grpc
+
+from server.node import Node
+from server.stream_call import ClientGone, StreamCall
+from streaming.errors import InvalidConfig, StreamError
+
+log = logging.getLogger(__name__)
+
+#: gRPC's own message cap sits above our frame limit, so an oversized audio frame gets our
+#: OUT_OF_RANGE with an explanation rather than the transport's RESOURCE_EXHAUSTED.
+GRPC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Transcription"].full_name
+
+
+class _GrpcChannel:
+    def __init__(self, context: grpc.aio.ServicerContext) -> None:
+        self._context = context
+
+    async def receive(self) -> bytes | pb.Control | None:
+        request = await self._context.read()
+        if request is grpc.aio.EOF:
+            return None
+        assert isinstance(request, pb.StreamingRecognizeRequest)
+        match request.WhichOneof("request"):
+            case "audio_content":
+                return request.audio_content
+            case "control":
+                return request.control
+            case "streaming_config":
+                raise InvalidConfig("streaming_config may only be sent once, as the first message")
+            case _:
+                raise InvalidConfig("empty StreamingRecognizeRequest")
+
+    async def send(self, response: pb.StreamingRecognizeResponse) -> None:
+        try:
+            await self._context.write(response)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as e:  # the RPC was cancelled or its transport failed
+            raise ClientGone() from e
+
+
+class TranscriptionServicer(pb_grpc.TranscriptionServicer):
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    async def StreamingRecognize(  # noqa: N802 (gRPC method name)
+        self,
+        request_iterator: object,
+        context: grpc.aio.ServicerContext,
+    ) -> None:
+        try:
+            with self._node.admit("grpc"):
+                first = await context.read()
+                if first is grpc.aio.EOF or first.WhichOneof("request") != "streaming_config":
+                    raise InvalidConfig("the first message must be streaming_config")
+                call = StreamCall(self._node, first.streaming_config, _GrpcChannel(context), "grpc")
+                await call.run()
+        except StreamError as e:
+            await context.abort(getattr(grpc.StatusCode, e.status), str(e))
+        except ClientGone:
+            return
+
+
+async def start_grpc_server(node: Node, host: str, port: int) -> tuple[grpc.aio.Server, int]:
+    """Start serving; returns the server and the port it bound (port 0 picks one)."""
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", GRPC_MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", GRPC_MAX_MESSAGE_BYTES),
+        ]
+    )
+    pb_grpc.add_TranscriptionServicer_to_server(  # type: ignore[no-untyped-call]
+        TranscriptionServicer(node), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen for gRPC on {host}:{port}")
+    await server.start()
+    serving = health_pb2.HealthCheckResponse.SERVING
+    await health_servicer.set("", serving)
+    await health_servicer.set(SERVICE_NAME, serving)
+    return server, bound
