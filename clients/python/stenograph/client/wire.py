@@ -81,6 +81,9 @@ def _value_to_json(field: Any, value: Any) -> Any:
         return message_to_json(value)
     if field.type == FieldDescriptor.TYPE_ENUM:
         return field.enum_type.values_by_number[value].name
+    if field.type == FieldDescriptor.TYPE_FLOAT:
+        # float32 fields would print as 0.3330000042915344; keep what the value means.
+        return round(value, 4)
     return value
 
 
