@@ -31,6 +31,8 @@ def decode_file(path: Path) -> bytes:
     resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
     parts: list[np.ndarray] = []
     with av.open(str(path)) as container:
+        if not container.streams.audio:
+            raise ValueError(f"no audio stream (format {container.format.name})")
         for frame in container.decode(audio=0):
             parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
         parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
@@ -93,7 +95,7 @@ async def stream_file(
     """Stream `path`; returns the process exit code."""
     try:
         pcm = await asyncio.to_thread(decode_file, path)
-    except (OSError, av.FFmpegError) as e:
+    except (OSError, ValueError, av.FFmpegError) as e:
         print(f"error: cannot decode {path}: {e}", file=sys.stderr)
         return 2
     config = streaming_config(meeting_id=meeting, participant_id=participant, batch=fast)

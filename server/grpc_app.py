@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 import grpc
@@ -50,6 +52,23 @@ class _GrpcChannel:
             raise ClientGone() from e
 
 
+async def _run_past_cancellation(call: StreamCall) -> None:
+    """Run `call`; if the client cancels the RPC, still let it flush what the client sent.
+
+    gRPC cancels the handler when the client cancels. Without this, the audio already
+    received would never become finals (Kafka) and the stream would be recorded as "closed";
+    a vanished WebSocket client gets the flush and "CANCELLED", so gRPC must too. A second
+    cancellation (server shutdown) stops the call.
+    """
+    task = asyncio.ensure_future(call.run())
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(StreamError, ClientGone):
+            await task
+        raise
+
+
 class TranscriptionServicer(pb_grpc.TranscriptionServicer):
     def __init__(self, node: Node) -> None:
         self._node = node
@@ -65,7 +84,7 @@ class TranscriptionServicer(pb_grpc.TranscriptionServicer):
                 if first is grpc.aio.EOF or first.WhichOneof("request") != "streaming_config":
                     raise InvalidConfig("the first message must be streaming_config")
                 call = StreamCall(self._node, first.streaming_config, _GrpcChannel(context), "grpc")
-                await call.run()
+                await _run_past_cancellation(call)
         except StreamError as e:
             await context.abort(getattr(grpc.StatusCode, e.status), str(e))
         except ClientGone:

@@ -34,7 +34,8 @@ class Node:
             compute_type=settings.compute_type,
             workers=settings.asr_workers,
             cpu_threads=settings.asr_cpu_threads,
-            beam_size=settings.beam_size,
+            partial_beam_size=settings.partial_beam_size,
+            final_beam_size=settings.final_beam_size,
         )
         return cls(settings, recognizer, SileroVoiceDetector(), publisher)
 

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     asr_workers: int = Field(default=1, ge=1)
     #: CPU threads per Whisper call.
     asr_cpu_threads: int = Field(default=2, ge=1)
-    beam_size: int = Field(default=1, ge=1)
+    #: Partials are refreshed often and greedily; each final is decoded once with a beam.
+    partial_beam_size: int = Field(default=1, ge=1)
+    final_beam_size: int = Field(default=5, ge=1)
     #: Seconds of new audio between two partial refreshes of a stream.
     partial_interval_s: float = Field(default=0.5, gt=0)
     #: Default silence that ends an utterance (a stream's config may override it).

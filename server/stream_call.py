@@ -30,7 +30,7 @@ from server.translate import (
 )
 from streaming.audio import AudioDecoder, ContainerOpusDecoder, Pcm
 from streaming.errors import IdleTimeout, InternalFailure, LimitExceeded, Overloaded, StreamError
-from streaming.events import SegmentUpdate
+from streaming.events import SegmentUpdate, StreamSummary
 from streaming.session import TranscriptionSession
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class StreamCall:
         self._first_audio_at: float | None = None
         self._warned_ahead = False
         self._client_gone = False
+        self._input_error: StreamError | None = None
         self._started_at = now_timestamp()
 
     async def run(self) -> None:
@@ -97,7 +98,7 @@ class StreamCall:
                 outcome = e.status
                 raise
             except ClientGone:
-                outcome = "CLIENT_GONE"
+                outcome = "CANCELLED"
                 raise
             except Exception as e:
                 outcome = "INTERNAL"
@@ -133,9 +134,24 @@ class StreamCall:
             raise group.exceptions[0] from None
         if self._client_gone:
             raise ClientGone()
+        if self._input_error is not None:
+            raise self._input_error
 
     # -- client → engine ---------------------------------------------------------------------
     async def _read_input(self) -> None:
+        """Feed the session until the input ends.
+
+        When the client's input ends the stream with an error (idle, over a limit, bad audio),
+        the audio already received is still flushed to finals (sent, and published to Kafka)
+        before the error is reported: nothing acknowledged is lost.
+        """
+        try:
+            await self._read_messages()
+        except StreamError as e:
+            self._input_error = e
+            await self._session.close()
+
+    async def _read_messages(self) -> None:
         while True:
             try:
                 async with asyncio.timeout(self._settings.idle_timeout_s):
@@ -215,6 +231,8 @@ class StreamCall:
             if isinstance(event, SegmentUpdate):
                 self._publish_transcript(event)
                 metrics.RESULTS.labels(kind="final" if event.is_final else "partial").inc()
+            elif isinstance(event, StreamSummary) and self._input_error is not None:
+                break  # the summary belongs to a stream that closed normally
             await self._send(to_response(event, participant, words))
 
     async def _send(self, response: pb.StreamingRecognizeResponse) -> None:

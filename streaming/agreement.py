@@ -11,8 +11,6 @@ from collections.abc import Sequence
 
 from streaming.events import Word
 
-#: Words starting this much before the last committed end may still be new (timestamps jitter).
-TIME_TOLERANCE_S = 0.1
 #: Longest overlap with the committed tail that a new hypothesis may repeat.
 MAX_OVERLAP_WORDS = 5
 
@@ -33,8 +31,12 @@ class LocalAgreement:
         self._boundary: list[Word] = []
 
     def _new_part(self, hypothesis: Sequence[Word], after_s: float, tail: list[Word]) -> list[Word]:
-        """The words of `hypothesis` after `after_s`, minus a repeat of `tail`."""
-        fresh = [w for w in hypothesis if w.start_s > after_s - TIME_TOLERANCE_S]
+        """The words of `hypothesis` after `after_s`, minus a repeat of `tail`.
+
+        A word belongs after `after_s` when its middle does: Whisper's word starts drift back
+        into preceding silence and its ends stretch forward, but the middle stays put.
+        """
+        fresh = [w for w in hypothesis if (w.start_s + w.end_s) / 2 > after_s]
         tail = tail[-MAX_OVERLAP_WORDS:]
         # The hypothesis may repeat the last committed words with shifted timestamps.
         for n in range(min(len(tail), len(fresh)), 0, -1):

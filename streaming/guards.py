@@ -43,11 +43,12 @@ def _norm(word: Word) -> str:
 
 
 def drop_repetition_loop(words: Sequence[Word]) -> list[Word]:
-    """Cut the text at the second repeat of a phrase repeated MIN_LOOP_REPEATS times or more.
+    """Cut a decoder loop: a phrase repeated MIN_LOOP_REPEATS times or more up to the end.
 
-    "the the" is ordinary speech; "we can we can we can we can" is a decoder loop. The first
-    occurrence is kept, the repeats are removed along with anything after them (what follows a
-    loop is not trustworthy).
+    "the the" is ordinary speech; "we can we can we can we can" running to the end of the
+    hypothesis is a decoder loop (Whisper loops until its token budget is spent). Repeats that
+    are followed by other words ("Hello. Hello. Hello. Hello. Hello. I didn't know…") were
+    heard, and are kept. Of a loop, the first occurrence is kept.
     """
     tokens = [_norm(w) for w in words]
     for start in range(len(tokens)):
@@ -60,7 +61,8 @@ def drop_repetition_loop(words: Sequence[Word]) -> list[Word]:
             while tokens[pos : pos + n] == phrase:
                 repeats += 1
                 pos += n
-            if repeats >= (MIN_WORD_REPEATS if n == 1 else MIN_LOOP_REPEATS):
+            runs_to_end = len(tokens) - pos < n
+            if runs_to_end and repeats >= (MIN_WORD_REPEATS if n == 1 else MIN_LOOP_REPEATS):
                 return list(words[: start + n])
     return list(words)
 

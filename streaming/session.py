@@ -35,17 +35,29 @@ log = logging.getLogger(__name__)
 
 #: Audio kept before detected speech onset (silero reports onsets a little late).
 PRE_ROLL_S = 0.3
-#: Audio kept while nobody speaks: onsets are confirmed a few windows late, and a chunk
-#: boundary may fall in between.
-KEEP_WHEN_SILENT_S = 1.0
+#: Audio before the open segment that each final pass also hears. Whisper pads every input to
+#: 30 s, so this acoustic context costs no encoder time and gives short utterances the words
+#: around them. Partials go without: the extra words to decode would slow every refresh.
+CONTEXT_S = 4.0
+#: Audio kept while nobody speaks: the context, plus a margin because onsets are confirmed a
+#: few windows late and a chunk boundary may fall in between.
+KEEP_WHEN_SILENT_S = CONTEXT_S + 1.0
 #: Whisper sees at most 30 s; the window leaves room for the audio that arrives during a pass.
 WINDOW_CAPACITY_S = 30.0
+WHISPER_WINDOW_S = 29.5
 #: Whisper invents words in trailing non-speech ("Thanks for watching!"): audio is cut this
 #: long after the last voiced window, and words starting after it are dropped.
 VOICED_MARGIN_S = 0.4
 #: Committed words of the stream that seed the next pass's prompt.
 PROMPT_WORDS = 40
+#: Audio is queued in pieces of at most this length, whatever the size of the decoded chunk
+#: (a large PCM frame, or a whole Opus recording decoded at once): a piece spanning an
+#: utterance end and the next onset would leak the next words into the previous final, and
+#: one longer than the window could not be appended at all.
+MAX_CHUNK_S = 0.1
 SENTENCE_END = (".", "?", "!")
+#: Whisper guesses wildly on a fraction of a word; the first partial waits for this much audio.
+MIN_PARTIAL_AUDIO_S = 0.5
 
 
 class Command(Enum):
@@ -64,10 +76,11 @@ class SessionOptions:
     partial_interval_s: float = 0.5
     #: Most audio taken from the inbox between two refreshes.
     max_drain_s: float = 4.0
+    #: A segment whose committed text ends a sentence is finalised there once this long ...
+    sentence_split_s: float = 5.0
+    #: ... and at any committed word once this long.
     max_segment_s: float = 12.0
     max_pending_chunks: int = 64
-    #: Finals are decoded once, with the whole segment in view: worth a wider beam.
-    final_beam_size: int = 5
 
     def __post_init__(self) -> None:
         if self.max_segment_s * 2 > WINDOW_CAPACITY_S - self.max_drain_s:
@@ -96,8 +109,8 @@ class TranscriptionSession:
         self._shown_text: str | None = None  # last text sent for the open segment
         self._utterance_last_end_s: float | None = None
         self._since_pass_s = 0.0
+        self._last_pass_end_s = 0.0  # end of the audio the last pass heard
         self._seq = 0
-        self._final_beam_size = options.final_beam_size
         self._finals = 0
         self._received_samples = 0
         self._processed_samples = 0
@@ -107,7 +120,9 @@ class TranscriptionSession:
         """Queue decoded 16 kHz audio; waits while the inbox is full (back-pressure)."""
         if pcm.size:
             self._received_samples += pcm.size
-            await self._inbox.put(pcm)
+            step = round(MAX_CHUNK_S * SAMPLE_RATE)
+            for start in range(0, pcm.size, step):
+                await self._inbox.put(pcm[start : start + step])
 
     async def finalize(self) -> None:
         await self._inbox.put(Command.FINALIZE)
@@ -157,8 +172,21 @@ class TranscriptionSession:
                 if drained >= self.options.max_drain_s or self._inbox.empty():
                     break
                 item = self._inbox.get_nowait()
-            if self._endpointer.in_speech and self._since_pass_s >= self.options.partial_interval_s:
+            if self._partial_due():
                 await self._refresh()
+
+    def _partial_due(self) -> bool:
+        # In a pause that may end the utterance, one refresh shows the last words; after that
+        # the final pass is likely next, and another partial pass in flight would delay it.
+        silence_s = self._endpointer.trailing_silence_s
+        pausing = silence_s * 1000 >= self.options.silence_ms / 2
+        shown_up_to_pause = self._last_pass_end_s >= self._window.end_s - silence_s
+        return (
+            self._endpointer.in_speech
+            and not (pausing and shown_up_to_pause)
+            and self._since_pass_s >= self.options.partial_interval_s
+            and self._window.end_s - self._segment_start_s >= MIN_PARTIAL_AUDIO_S
+        )
 
     async def _on_audio(self, pcm: Pcm) -> None:
         if pcm.size / SAMPLE_RATE > self._window.room_s:
@@ -182,24 +210,30 @@ class TranscriptionSession:
         else:
             self._window.trim_before(self._window.end_s - KEEP_WHEN_SILENT_S)
 
-    def _prompt(self) -> str:
-        # Only text *before* the segment's audio: words inside it would make Whisper skip them.
-        return " ".join(w.text for w in self._history[-PROMPT_WORDS:])
+    def _prompt(self, audio_start_s: float) -> str:
+        # Only text *before* the audio: words inside it would make Whisper skip them.
+        earlier = [w for w in self._history if w.end_s <= audio_start_s]
+        return " ".join(w.text for w in earlier[-PROMPT_WORDS:])
 
-    async def _recognize(self, beam_size: int = 1) -> list[Word]:
+    async def _recognize(self, *, final: bool = False) -> list[Word]:
         voiced_end_s = self._endpointer.last_voiced_s + VOICED_MARGIN_S
-        audio = self._window.since(self._segment_start_s)
+        if voiced_end_s - self._segment_start_s < 0.1:
+            self._since_pass_s = 0.0
+            return []
+        # Context, segment and margin must fit one 30 s Whisper window.
+        context_s = CONTEXT_S if final else 0.0
+        from_s = max(self._segment_start_s - context_s, voiced_end_s - WHISPER_WINDOW_S)
+        audio = self._window.since(from_s)
         start_s = self._window.end_s - audio.size / SAMPLE_RATE
         audio = audio[: max(0, round((voiced_end_s - start_s) * SAMPLE_RATE))]
         self._since_pass_s = 0.0
-        if audio.size < SAMPLE_RATE // 10:
-            return []
+        self._last_pass_end_s = self._window.end_s
         result = await self._recognizer.recognize(
             audio,
             offset_s=start_s,
             language=self.options.language,
-            prompt=self._prompt(),
-            beam_size=beam_size,
+            prompt=self._prompt(start_s),
+            final=final,
         )
         voiced = [w for w in result.words if w.start_s < voiced_end_s - VOICED_MARGIN_S / 2]
         return drop_unlikely_tail(voiced)
@@ -209,15 +243,23 @@ class TranscriptionSession:
         self._agreement.insert(await self._recognize())
         committed = self._agreement.committed
         segment_s = self._window.end_s - self._segment_start_s
-        if committed and segment_s > self.options.max_segment_s:
-            # Long monologue: finalise up to the last committed sentence end (or all that is
-            # committed) and trim the window there, so every pass stays short.
-            ends = [i for i, w in enumerate(committed) if w.text.endswith(SENTENCE_END)]
+        ends = [i for i, w in enumerate(committed) if w.text.endswith(SENTENCE_END)]
+        long_enough = segment_s > self.options.sentence_split_s and ends
+        if long_enough or (committed and segment_s > self.options.max_segment_s):
+            # Never re-decode committed text: finalise up to the last committed sentence end
+            # (past max_segment_s, all that is committed) and trim the window there, so every
+            # pass stays short and monologues get finals without waiting for a pause.
             cut = ends[-1] + 1 if ends else len(committed)
             done = self._agreement.split_at(cut)
+            # Cut in the gap before the next word, not at the last word's (approximate) end:
+            # a clipped onset or tail is re-heard as a different or duplicated word.
+            following = self._agreement.committed + self._agreement.tentative
+            boundary_s = done[-1].end_s
+            if following and following[0].start_s > boundary_s:
+                boundary_s = (boundary_s + following[0].start_s) / 2
             await self._send_final(done, speech_final=False)
-            self._segment_start_s = done[-1].end_s
-            self._window.trim_before(self._segment_start_s)
+            self._segment_start_s = boundary_s
+            self._window.trim_before(boundary_s - CONTEXT_S)
         elif not committed and segment_s > 2 * self.options.max_segment_s:
             # Nothing ever agreed (noise-like speech): do not let the window grow further.
             await self._finish_segment(speech_final=False)
@@ -242,8 +284,11 @@ class TranscriptionSession:
     async def _finish_segment(self, *, speech_final: bool) -> None:
         """Final pass over all of the open segment's audio, then its final result."""
         words: list[Word] = []
-        if self._shown_text is not None or self._since_pass_s > 0:
-            hypothesis = await self._recognize(beam_size=self._final_beam_size)
+        # In speech, the open segment has audio even if the last partial pass showed nothing;
+        # so has an utterance that just ended (even right after a pass, with nothing shown).
+        in_speech = self._endpointer.in_speech or speech_final
+        if self._shown_text is not None or self._since_pass_s > 0 or in_speech:
+            hypothesis = await self._recognize(final=True)
             words = self._agreement.final_words(hypothesis, self._segment_start_s)
         await self._send_final(words, speech_final=speech_final)
         if speech_final and self._utterance_last_end_s is not None:

@@ -110,3 +110,10 @@ class UtteranceEndpointer:
             else:
                 self._run = 0
         return boundaries
+
+    @property
+    def trailing_silence_s(self) -> float:
+        """How long the current utterance has been silent (0 while someone speaks)."""
+        if not self.in_speech or self._run == 0:
+            return 0.0
+        return self._run * WINDOW / SAMPLE_RATE

@@ -37,6 +37,7 @@ class RunningNode:
     kafka_bootstrap: str
     log_path: Path
     env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -46,7 +47,9 @@ def _wait_ready(node: RunningNode, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + NODE_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"stenograph up exited with {process.returncode}:\n{node.log_text()}")
+            raise RuntimeError(
+                f"stenograph up exited with {process.returncode}:\n{node.log_text()}"
+            )
         try:
             with urllib.request.urlopen(f"{node.http_url}/readyz", timeout=2) as response:
                 if response.status == 200:
@@ -70,14 +73,6 @@ def start_node(tmp_dir: Path, **settings: str) -> Iterator[RunningNode]:
         **{f"STENOGRAPH_{k.upper()}": v for k, v in settings.items()},
     }
     log_path = tmp_dir / "node.log"
-    node = RunningNode(
-        grpc_target=f"127.0.0.1:{grpc_port}",
-        ws_url=f"ws://127.0.0.1:{http_port}",
-        http_url=f"http://127.0.0.1:{http_port}",
-        kafka_bootstrap=f"127.0.0.1:{broker_port}",
-        log_path=log_path,
-        env=env,
-    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "up"],
@@ -85,6 +80,15 @@ def start_node(tmp_dir: Path, **settings: str) -> Iterator[RunningNode]:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+        )
+        node = RunningNode(
+            grpc_target=f"127.0.0.1:{grpc_port}",
+            ws_url=f"ws://127.0.0.1:{http_port}",
+            http_url=f"http://127.0.0.1:{http_port}",
+            kafka_bootstrap=f"127.0.0.1:{broker_port}",
+            log_path=log_path,
+            env=env,
+            process=process,
         )
         try:
             _wait_ready(node, process)

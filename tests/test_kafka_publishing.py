@@ -162,7 +162,7 @@ def test_each_meetings_events_keep_their_order(published: Published) -> None:
         records = read_topic(published.bootstrap, topic, min_records=1)
         # Within a partition, offsets are the broker's order; a meeting's key is one partition.
         for record in sorted(records, key=lambda r: (r.partition(), r.offset())):
-            by_meeting.setdefault(record.key(), []).append(_parse(record.value()).seq)
+            by_meeting.setdefault(record.key() or b"", []).append(_parse(record.value()).seq)
         assert len({r.partition() for r in records if r.key() == b"m-alpha"}) == 1
         for seqs in by_meeting.values():
             assert seqs == sorted(seqs)
@@ -175,7 +175,7 @@ def test_values_are_the_proto_json_mapping_and_parse_back(published: Published) 
     expected = sorted(published.finals, key=lambda e: (e.meeting_id, e.seq))
     assert parsed == expected
     # Field names as written in the .proto, not lowerCamelCase.
-    assert b'"meeting_id":"m-' in records[0].value()
+    assert b'"meeting_id":"m-' in (records[0].value() or b"")
 
 
 def test_records_carry_content_type_and_schema_headers(published: Published) -> None:
@@ -204,7 +204,7 @@ def test_meeting_events_land_on_the_meetings_topic(published: Published) -> None
     records = read_topic(published.bootstrap, published.settings.meetings_topic, min_records=1)
     assert len(records) == 1
     assert records[0].key() == b"m-alpha"
-    event = json_format.Parse(records[0].value(), MeetingEvent())
+    event = json_format.Parse(records[0].value() or b"", MeetingEvent())
     assert event == published.meeting_event
 
 

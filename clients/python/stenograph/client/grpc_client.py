@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -26,7 +27,7 @@ class GrpcTranscriptionStream(TranscriptionStream):
             await self._call.write(request)
         except grpc.aio.AioRpcError as e:
             raise TranscriptionError(e.code().name, e.details() or "") from e
-        except grpc.aio.UsageError:
+        except (grpc.aio.UsageError, asyncio.InvalidStateError):
             # The call already ended; its status surfaces when the responses are read.
             pass
 

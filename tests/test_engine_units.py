@@ -1,0 +1,599 @@
+"""Unit specifications of the streaming engine's parts, and of one session driven directly.
+
+The parts (LocalAgreement, the endpointer, the guards, the audio window, the PCM decoder) are
+specified with hand-made inputs; the session is driven with the real bundled Whisper model and
+the real silero VAD, no transport in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytest_asyncio
+from support_audio import normalise, pcm16, wer
+
+from streaming.agreement import LocalAgreement
+from streaming.audio import PcmDecoder, make_decoder
+from streaming.errors import InvalidAudio, InvalidConfig
+from streaming.events import (
+    SegmentUpdate,
+    SessionEvent,
+    SpeechStarted,
+    StreamSummary,
+    UtteranceEnd,
+    Word,
+)
+from streaming.guards import (
+    MIN_TAIL_WORD_PROB,
+    drop_repetition_loop,
+    drop_unlikely_tail,
+    is_hallucinated_segment,
+)
+from streaming.recognizer import WhisperRecognizer, load_whisper
+from streaming.session import SessionOptions, TranscriptionSession
+from streaming.vad import WINDOW, Boundary, SileroVoiceDetector, UtteranceEndpointer
+from streaming.window import AudioWindow
+
+RATE = 16_000
+WINDOW_S = WINDOW / RATE  # 32 ms
+
+
+def at(windows: int) -> float:
+    """Stream time of the start of window number `windows`."""
+    return windows * WINDOW / RATE
+
+
+def words(text: str, start_s: float = 0.0, step_s: float = 0.4, p: float = 0.9) -> list[Word]:
+    """One Word per token of `text`, back to back, each `step_s` long."""
+    return [
+        Word(token, start_s + i * step_s, start_s + (i + 1) * step_s, p)
+        for i, token in enumerate(text.split())
+    ]
+
+
+def texts(ws: Sequence[Word]) -> str:
+    return " ".join(w.text for w in ws)
+
+
+# -- LocalAgreement-2 -------------------------------------------------------------------------
+
+
+class TestLocalAgreement:
+    def test_a_first_hypothesis_is_all_tentative(self) -> None:
+        agreement = LocalAgreement()
+        assert agreement.insert(words("hello there my")) == []
+        assert agreement.committed == []
+        assert texts(agreement.tentative) == "hello there my"
+
+    def test_commits_only_the_prefix_two_passes_agree_on(self) -> None:
+        agreement = LocalAgreement()
+        agreement.insert(words("hello there my friend"))
+        newly = agreement.insert(words("hello there mind friends and"))
+        assert texts(newly) == "hello there"
+        assert texts(agreement.committed) == "hello there"
+        assert texts(agreement.tentative) == "mind friends and"
+
+    def test_agreement_ignores_case_and_punctuation(self) -> None:
+        agreement = LocalAgreement()
+        agreement.insert(words("Hello, there"))
+        assert texts(agreement.insert(words("hello there."))) == "hello there."
+
+    def test_disagreeing_first_words_commit_nothing(self) -> None:
+        agreement = LocalAgreement()
+        agreement.insert(words("ask not"))
+        assert agreement.insert(words("task not")) == []
+        assert texts(agreement.tentative) == "task not"
+
+    def test_committed_words_never_change_and_grow_pass_by_pass(self) -> None:
+        agreement = LocalAgreement()
+        agreement.insert(words("we will"))
+        agreement.insert(words("we will meet"))  # commits "we will"
+        agreement.insert(words("we will meet again on"))  # commits "meet"
+        agreement.insert(words("we wheel meet again on Thursday"))  # revises committed audio
+        assert texts(agreement.committed) == "we will meet again on"
+        assert texts(agreement.tentative) == "Thursday"
+
+    def test_a_repeat_of_the_committed_tail_is_not_committed_twice(self) -> None:
+        agreement = LocalAgreement()
+        agreement.insert(words("hello world"))
+        agreement.insert(words("hello world"))
+        assert texts(agreement.committed) == "hello world"  # "world" ends at 0.8 s
+        # The next passes hear "world" again, its timestamps shifted past the committed end.
+        shifted = [Word("world", 0.75, 0.95, 0.9), *words("how are you", start_s=1.0)]
+        agreement.insert(shifted)
+        assert texts(agreement.tentative) == "how are you"
+        agreement.insert(shifted)
+        assert texts(agreement.committed) == "hello world how are you"
+
+    def test_words_inside_committed_audio_are_not_new(self) -> None:
+        agreement = LocalAgreement()
+        agreement.insert(words("one two three"))
+        agreement.insert(words("one two three"))
+        again = words("one two three four", step_s=0.4)
+        agreement.insert(again)
+        assert texts(agreement.tentative) == "four"
+
+    def test_final_words_are_the_final_pass_after_the_segment_start(self) -> None:
+        agreement = LocalAgreement()
+        agreement.reset(2.0)
+        hypothesis = [*words("earlier context", start_s=0.5), *words("ask not", start_s=2.1)]
+        assert texts(agreement.final_words(hypothesis, 2.0)) == "ask not"
+
+    def test_final_words_drop_a_repeat_of_the_previous_split(self) -> None:
+        agreement = LocalAgreement()
+        agreement.insert(words("the end of sentence one. and then"))
+        agreement.insert(words("the end of sentence one. and then more"))
+        done = agreement.split_at(5)  # a long segment is finalised at its sentence end
+        assert texts(done) == "the end of sentence one."
+        assert texts(agreement.committed) == "and then"
+        # The next segment's final pass starts a little early and re-hears "one."
+        hypothesis = [Word("one.", 2.05, 2.3, 0.9), *words("and then more", start_s=2.3)]
+        assert texts(agreement.final_words(hypothesis, 2.0)) == "and then more"
+
+    def test_reset_starts_an_empty_segment(self) -> None:
+        agreement = LocalAgreement()
+        agreement.insert(words("a b c"))
+        agreement.insert(words("a b c"))
+        agreement.reset(5.0)
+        assert agreement.committed == [] and agreement.tentative == []
+        # Audio before the new segment start is not part of it.
+        assert agreement.insert(words("old words", start_s=4.0)) == []
+        assert agreement.tentative == []
+
+
+# -- utterance endpointing --------------------------------------------------------------------
+
+
+class TestUtteranceEndpointer:
+    @staticmethod
+    def make() -> UtteranceEndpointer:
+        # 600 ms of silence = 19 windows; 64 ms of speech = 2 windows.
+        return UtteranceEndpointer(threshold=0.5, silence_ms=600, min_speech_ms=64)
+
+    def test_speech_starts_after_min_speech_at_its_first_window(self) -> None:
+        ep = self.make()
+        assert ep.update([0.1] * 10 + [0.9]) == []
+        assert not ep.in_speech
+        assert ep.update([0.9]) == [Boundary("start", at(10))]
+        assert ep.in_speech
+
+    def test_a_single_loud_window_is_not_speech(self) -> None:
+        ep = self.make()
+        assert ep.update([0.1, 0.9, 0.1, 0.9, 0.1] * 4) == []
+        assert not ep.in_speech
+
+    def test_speech_ends_after_silence_ms_at_the_first_silent_window(self) -> None:
+        ep = self.make()
+        ep.update([0.9] * 20)
+        assert ep.update([0.1] * 18) == [], "18 windows (576 ms) are not yet 600 ms"
+        assert ep.update([0.1]) == [Boundary("end", at(20))]
+        assert not ep.in_speech
+
+    def test_a_breath_shorter_than_silence_ms_does_not_split(self) -> None:
+        ep = self.make()
+        ep.update([0.9] * 20)
+        assert ep.update([0.1] * 12 + [0.9] * 5 + [0.1] * 12) == []
+        assert ep.in_speech
+        (end,) = ep.update([0.1] * 7)
+        assert end == Boundary("end", at(20 + 12 + 5)), "timed from the last silence"
+
+    def test_hysteresis_keeps_speech_between_the_two_thresholds(self) -> None:
+        ep = self.make()
+        ep.update([0.9] * 5)
+        assert ep.update([0.4] * 40) == [], "0.4 is above the 0.35 release threshold"
+        assert ep.in_speech
+        fresh = self.make()
+        assert fresh.update([0.4] * 40) == [], "0.4 is below the 0.5 onset threshold"
+
+    def test_last_voiced_tracks_the_end_of_the_last_voiced_window(self) -> None:
+        ep = self.make()
+        ep.update([0.9] * 10 + [0.1] * 5)
+        assert ep.last_voiced_s == pytest.approx(10 * WINDOW_S)
+
+
+# -- guards -----------------------------------------------------------------------------------
+
+
+class TestGuards:
+    def test_a_phrase_looping_to_the_end_is_cut_to_one_occurrence(self) -> None:
+        assert texts(drop_repetition_loop(words("we can we can we can we can"))) == "we can"
+        looped = words("I said thank you. Thank you. thank you thank you")
+        assert texts(drop_repetition_loop(looped)) == "I said thank you."
+
+    def test_ordinary_repetition_is_speech(self) -> None:
+        for text in ("the the cat", "no no no", "very very good", "we can we can do it"):
+            assert texts(drop_repetition_loop(words(text))) == text
+
+    def test_a_single_word_needs_four_repeats_to_be_a_loop(self) -> None:
+        assert texts(drop_repetition_loop(words("no no no"))) == "no no no"
+        assert texts(drop_repetition_loop(words("okay no no no no"))) == "okay no"
+
+    def test_repeats_followed_by_other_words_were_heard(self) -> None:
+        text = "Hello. Hello. Hello. Hello. Hello. I didn't know you were there"
+        assert texts(drop_repetition_loop(words(text))) == text
+
+    def test_unlikely_trailing_words_are_dropped(self) -> None:
+        heard = words("and so my fellow Americans")
+        invented = [Word("Thank", 3.0, 3.2, 0.05), Word("you.", 3.2, 3.4, 0.1)]
+        assert drop_unlikely_tail([*heard, *invented]) == heard
+
+    def test_an_unlikely_word_inside_the_text_is_kept(self) -> None:
+        ws = [*words("ask not"), Word("wot", 1.0, 1.2, 0.01), *words("your country", 1.2)]
+        assert drop_unlikely_tail(ws) == ws
+        assert drop_unlikely_tail([Word("um", 0, 1, MIN_TAIL_WORD_PROB / 2)]) == []
+        assert drop_unlikely_tail([Word("yes", 0, 1, MIN_TAIL_WORD_PROB)]) != []
+
+    @dataclass
+    class Segment:
+        no_speech_prob: float
+        avg_logprob: float
+        compression_ratio: float
+
+    @pytest.mark.parametrize(
+        ("no_speech", "logprob", "compression", "invented"),
+        [
+            (0.9, -1.5, 1.2, True),  # the model thinks it is not speech, and is unsure
+            (0.9, -0.3, 1.2, False),  # not speech, but decoded confidently: keep
+            (0.1, -1.5, 1.2, False),  # speech, decoded with difficulty: keep
+            (0.1, -0.3, 3.0, True),  # compresses like a loop
+            (0.1, -0.3, 1.5, False),  # ordinary speech
+        ],
+    )
+    def test_hallucinated_segments(
+        self, no_speech: float, logprob: float, compression: float, invented: bool
+    ) -> None:
+        segment = self.Segment(no_speech, logprob, compression)
+        assert is_hallucinated_segment(segment) is invented
+
+
+# -- the audio window -------------------------------------------------------------------------
+
+
+def ramp(seconds: float, first: int = 0) -> np.ndarray:
+    """Samples whose value is their stream index (exact in float32 up to 2**24)."""
+    n = round(seconds * RATE)
+    return np.arange(first, first + n, dtype=np.float32)
+
+
+class TestAudioWindow:
+    def test_append_and_read_back_in_stream_seconds(self) -> None:
+        window = AudioWindow(2.0)
+        window.append(ramp(1.0))
+        assert (window.start_s, window.end_s, window.room_s) == (0.0, 1.0, 1.0)
+        tail = window.since(0.75)
+        assert tail.size == 4000 and tail[0] == 12_000 and tail[-1] == 15_999
+
+    def test_since_clamps_to_what_is_held_and_returns_a_copy(self) -> None:
+        window = AudioWindow(2.0)
+        window.append(ramp(1.0))
+        assert window.since(-3.0).size == RATE
+        assert window.since(5.0).size == 0
+        copy = window.since(0.0)
+        copy[:] = -1
+        assert window.since(0.0)[0] == 0, "since() must not expose the buffer"
+
+    def test_trim_forgets_the_past_but_keeps_stream_time(self) -> None:
+        window = AudioWindow(2.0)
+        window.append(ramp(1.5))
+        window.trim_before(1.0)
+        assert (window.start_s, window.end_s) == (1.0, 1.5)
+        assert window.room_s == pytest.approx(1.5)
+        assert window.since(0.0)[0] == 16_000, "audio before the trim is gone"
+        window.append(ramp(1.0, first=24_000))
+        assert window.end_s == 2.5
+        assert np.array_equal(window.since(1.0), np.arange(16_000, 40_000, dtype=np.float32))
+
+    def test_overflow_is_refused_and_nothing_is_lost(self) -> None:
+        window = AudioWindow(1.0)
+        window.append(ramp(0.75))
+        with pytest.raises(OverflowError):
+            window.append(ramp(0.5, first=12_000))
+        assert window.end_s == 0.75 and window.since(0.0).size == 12_000
+        window.trim_before(0.5)
+        window.append(ramp(0.5, first=12_000))  # fits once trimmed
+        assert window.end_s == 1.25
+
+
+# -- the PCM decoder --------------------------------------------------------------------------
+
+
+def tone(rate: int, seconds: float, hz: float = 440.0) -> np.ndarray:
+    t = np.arange(round(rate * seconds)) / rate
+    return (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def peak_hz(pcm: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(pcm))
+    return float(np.fft.rfftfreq(pcm.size, 1 / RATE)[np.argmax(spectrum)])
+
+
+def decode_in_chunks(decoder: PcmDecoder, data: bytes, chunk: int) -> np.ndarray:
+    parts = [decoder.decode(data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    return np.concatenate([*parts, decoder.flush()])
+
+
+class TestPcmDecoder:
+    @pytest.mark.parametrize(
+        ("encoding", "channels", "size"),
+        [("linear16", 1, 3), ("linear16", 2, 6), ("float32", 1, 6), ("float32", 2, 12)],
+    )
+    def test_frames_of_partial_samples_are_rejected(
+        self, encoding: str, channels: int, size: int
+    ) -> None:
+        decoder = PcmDecoder(encoding, RATE, channels)  # type: ignore[arg-type]
+        with pytest.raises(InvalidAudio, match=f"{size} bytes"):
+            decoder.decode(bytes(size))
+
+    def test_linear16_is_scaled_to_unit_float(self) -> None:
+        samples = np.array([0, 16_384, -32_768, 32_767], dtype="<i2")
+        pcm = PcmDecoder("linear16", RATE, 1).decode(samples.tobytes())
+        assert pcm.dtype == np.float32
+        assert pcm.tolist() == pytest.approx([0.0, 0.5, -1.0, 32_767 / 32_768])
+
+    def test_channels_are_mixed_down_to_their_mean(self) -> None:
+        stereo = np.array([[0.5, 0.3], [0.5, -0.5], [-1.0, 0.0]], dtype="<f4")
+        pcm = PcmDecoder("float32", RATE, 2).decode(stereo.tobytes())
+        assert pcm.tolist() == pytest.approx([0.4, 0.0, -0.5])
+        quad = np.array([[1, 1, 1, 1], [4000, 0, 0, 0]], dtype="<i2")
+        assert PcmDecoder("linear16", RATE, 4).decode(quad.tobytes()).size == 2
+
+    def test_float32_must_be_finite(self) -> None:
+        with pytest.raises(InvalidAudio, match="NaN"):
+            PcmDecoder("float32", RATE, 1).decode(np.array([0.1, np.nan], "<f4").tobytes())
+
+    @pytest.mark.parametrize("rate", [8_000, 22_050, 44_100, 48_000])
+    def test_resampling_keeps_duration_and_pitch(self, rate: int) -> None:
+        decoder = PcmDecoder("float32", rate, 1)
+        pcm = decode_in_chunks(decoder, tone(rate, 2.0).tobytes(), chunk=4 * (rate // 50))
+        assert pcm.size == pytest.approx(2 * RATE, abs=2)
+        assert peak_hz(pcm) == pytest.approx(440.0, abs=1.0)
+
+    def test_stereo_44k1_linear16_becomes_16k_mono(self) -> None:
+        left = tone(44_100, 1.0, 440.0)
+        stereo = np.stack([left, left], axis=1).reshape(-1)
+        data = (stereo * 32767).astype("<i2").tobytes()
+        pcm = decode_in_chunks(PcmDecoder("linear16", 44_100, 2), data, chunk=4 * 441)
+        assert pcm.size == pytest.approx(RATE, abs=2)
+        assert peak_hz(pcm) == pytest.approx(440.0, abs=1.0)
+
+    def test_16k_mono_passes_through_unchanged(self) -> None:
+        samples = (tone(RATE, 0.1) * 32767).astype("<i2")
+        decoder = PcmDecoder("linear16", RATE, 1)
+        assert np.array_equal(decoder.decode(samples.tobytes()) * 32768, samples)
+        assert decoder.flush().size == 0
+
+    @pytest.mark.parametrize(
+        ("rate", "channels"), [(7_000, 1), (96_000, 1), (16_000, 0), (16_000, 9)]
+    )
+    def test_unsupported_formats_are_invalid_config(self, rate: int, channels: int) -> None:
+        with pytest.raises(InvalidConfig):
+            make_decoder("linear16", rate, channels)
+
+
+# -- a session, driven directly with the real model --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Iterator[WhisperRecognizer]:
+    model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="module")
+def vad() -> SileroVoiceDetector:
+    return SileroVoiceDetector()
+
+
+@pytest.fixture(scope="module")
+def jfk(speech: Path) -> tuple[np.ndarray, str]:
+    audio = np.frombuffer(pcm16(speech / "audio" / "jfk_16k.wav"), "<i2")
+    return audio.astype(np.float32) / 32768.0, (speech / "refs" / "jfk.txt").read_text()
+
+
+Step = np.ndarray | str  # audio to push, or "finalize"
+
+
+async def run_session(
+    recognizer: WhisperRecognizer,
+    vad: SileroVoiceDetector,
+    steps: Sequence[Step],
+    *,
+    stream_id: str = "s1",
+    interim_results: bool = True,
+    paced: bool = False,
+    timeout_s: float = 120.0,
+) -> list[SessionEvent]:
+    """Feed `steps` into a fresh session, close it, and return every event up to the summary.
+
+    `paced`: push the next chunk only once the session has processed the previous one (a
+    live microphone on a node faster than real time), instead of as fast as it accepts.
+    """
+    session = TranscriptionSession(
+        recognizer, vad, SessionOptions(stream_id=stream_id, interim_results=interim_results)
+    )
+    events: list[SessionEvent] = []
+
+    async def feed() -> None:
+        for step in steps:
+            if isinstance(step, str):
+                assert step == "finalize"
+                await session.finalize()
+            else:
+                await session.push_audio(step)
+                while paced:  # bounded poll (the overall timeout): the session has no event
+                    if session.audio_processed_s >= session.audio_received_s:
+                        break
+                    await asyncio.sleep(0.002)
+        await session.close()
+
+    async def collect() -> None:
+        async for event in session.events():
+            events.append(event)
+
+    async with asyncio.timeout(timeout_s), asyncio.TaskGroup() as tg:
+        tg.create_task(session.run())
+        tg.create_task(feed())
+        tg.create_task(collect())
+    return events
+
+
+def chunks(audio: np.ndarray, seconds: float) -> list[np.ndarray]:
+    size = round(seconds * RATE)
+    return [audio[i : i + size] for i in range(0, audio.size, size)]
+
+
+def updates(events: Sequence[SessionEvent]) -> list[SegmentUpdate]:
+    return [e for e in events if isinstance(e, SegmentUpdate)]
+
+
+def finals(events: Sequence[SessionEvent]) -> list[SegmentUpdate]:
+    return [e for e in updates(events) if e.is_final]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def jfk_events(
+    recognizer: WhisperRecognizer, vad: SileroVoiceDetector, jfk: tuple[np.ndarray, str]
+) -> AsyncIterator[list[SessionEvent]]:
+    """JFK in 100 ms chunks with interim results: the reference run the specs below read."""
+    yield await run_session(recognizer, vad, chunks(jfk[0], 0.1), stream_id="jfk")
+
+
+class TestSession:
+    def test_finals_transcribe_the_speech(
+        self, jfk_events: list[SessionEvent], jfk: tuple[np.ndarray, str]
+    ) -> None:
+        text = " ".join(f.text for f in finals(jfk_events))
+        assert wer(jfk[1], text) < 0.25, text
+
+    def test_seq_increases_by_one_with_every_result(self, jfk_events: list[SessionEvent]) -> None:
+        seqs = [u.seq for u in updates(jfk_events)]
+        assert seqs == list(range(1, len(seqs) + 1))
+
+    def test_segment_ids_are_stream_scoped_and_numbered_in_order(
+        self, jfk_events: list[SessionEvent]
+    ) -> None:
+        ids = list(dict.fromkeys(u.segment_id for u in updates(jfk_events)))
+        assert ids == [f"jfk-{n}" for n in range(1, len(ids) + 1)]
+        assert len(ids) >= 2, "JFK's pauses split it into utterances"
+
+    def test_a_segment_is_partials_then_exactly_one_final(
+        self, jfk_events: list[SessionEvent]
+    ) -> None:
+        by_segment: dict[str, list[SegmentUpdate]] = {}
+        for u in updates(jfk_events):
+            by_segment.setdefault(u.segment_id, []).append(u)
+        assert any(len(us) > 1 for us in by_segment.values()), "no partial was ever shown"
+        for segment_id, us in by_segment.items():
+            *partials, last = us
+            assert last.is_final and last.stability == 1.0, segment_id
+            assert all(not p.is_final for p in partials), "a final segment changed again"
+            assert all(0.0 <= p.stability <= 1.0 for p in partials)
+        order = [int(u.segment_id.rsplit("-", 1)[1]) for u in updates(jfk_events)]
+        assert order == sorted(order), "a segment's results never interleave with another's"
+
+    def test_speech_final_is_followed_by_utterance_end_at_the_last_word(
+        self, jfk_events: list[SessionEvent]
+    ) -> None:
+        seen = 0
+        for event, following in zip(jfk_events, jfk_events[1:], strict=False):
+            if isinstance(event, SegmentUpdate) and event.is_final and event.speech_final:
+                assert isinstance(following, UtteranceEnd)
+                assert following.last_word_end_s == pytest.approx(event.words[-1].end_s, abs=1e-3)
+                seen += 1
+        assert seen >= 1, "JFK's pauses end utterances"
+        ends = [e for e in jfk_events if isinstance(e, UtteranceEnd)]
+        assert len(ends) == seen
+
+    def test_each_utterance_starts_with_speech_started(
+        self, jfk_events: list[SessionEvent]
+    ) -> None:
+        # JFK's utterances are short: one segment each, each opened by a SpeechStarted.
+        starts = [i for i, e in enumerate(jfk_events) if isinstance(e, SpeechStarted)]
+        firsts: dict[str, int] = {}
+        for i, e in enumerate(jfk_events):
+            if isinstance(e, SegmentUpdate):
+                firsts.setdefault(e.segment_id, i)
+        assert len(starts) == len(firsts)
+        for start, first, next_start in zip(
+            starts, firsts.values(), [*starts[1:], len(jfk_events)], strict=True
+        ):
+            assert start < first < next_start
+
+    def test_summary_counts_segments_and_finals(
+        self, jfk_events: list[SessionEvent], jfk: tuple[np.ndarray, str]
+    ) -> None:
+        summary = jfk_events[-1]
+        assert isinstance(summary, StreamSummary)
+        assert summary.segments == len({u.segment_id for u in updates(jfk_events)})
+        assert summary.finals == len(finals(jfk_events))
+        assert summary.audio_received_s == summary.audio_processed_s == jfk[0].size / RATE
+
+    @pytest.mark.parametrize("lead_in_ms", [0, 80])
+    async def test_without_interim_results_every_utterance_gets_only_its_final(
+        self,
+        recognizer: WhisperRecognizer,
+        vad: SileroVoiceDetector,
+        jfk: tuple[np.ndarray, str],
+        lead_in_ms: int,
+    ) -> None:
+        # Fed like a live microphone (each 100 ms chunk processed before the next one comes),
+        # an utterance may end right after a partial pass that showed nothing (interim results
+        # are off): it must still get its final. The lead-in shifts where the chunks fall.
+        # "And so my fellow Americans, … ask not": two utterances, cut before the third.
+        opening = jfk[0][: round(5.3 * RATE)]
+        audio = np.concatenate([np.zeros(lead_in_ms * RATE // 1000, np.float32), opening])
+        events = await run_session(
+            recognizer, vad, chunks(audio, 0.1), interim_results=False, paced=True
+        )
+        results = updates(events)
+        assert results and all(u.is_final for u in results), "interim results were sent"
+        assert [u.seq for u in results] == list(range(1, len(results) + 1))
+        utterances = [e for e in events if isinstance(e, SpeechStarted)]
+        assert len(utterances) == 2
+        assert [u.speech_final for u in results] == [True, True], [u.text for u in results]
+        assert "fellow americans" in normalise(results[0].text)
+        assert normalise(results[1].text) == "ask not"
+
+    async def test_finalize_cuts_the_open_utterance(
+        self, recognizer: WhisperRecognizer, vad: SileroVoiceDetector, jfk: tuple[np.ndarray, str]
+    ) -> None:
+        audio, _ = jfk
+        cut = round(8.0 * RATE)  # inside "…ask what you can do for your country"
+        events = await run_session(
+            recognizer, vad, [*chunks(audio[:cut], 0.1), "finalize", *chunks(audio[cut:], 0.1)]
+        )
+        forced = [f for f in finals(events) if not f.speech_final and f.end_s <= 8.0 + 0.05]
+        assert forced, [(f.text, f.end_s, f.speech_final) for f in finals(events)]
+        later = [f for f in finals(events) if f.start_s >= 8.0 - 0.5]
+        assert later, "the speech after Finalize became a segment of its own"
+        assert later[0].segment_id != forced[-1].segment_id
+
+    async def test_finals_do_not_depend_on_how_the_audio_is_chunked(
+        self,
+        recognizer: WhisperRecognizer,
+        vad: SileroVoiceDetector,
+        jfk: tuple[np.ndarray, str],
+        jfk_events: list[SessionEvent],
+    ) -> None:
+        # One 11 s chunk (a large frame, or an Opus recording decoded at once) must give the
+        # same utterances as 100 ms chunks: no words leaking across an utterance end.
+        whole = await run_session(recognizer, vad, [jfk[0]], interim_results=False)
+        assert [f.text for f in finals(whole)] == [f.text for f in finals(jfk_events)]
+        assert [f.speech_final for f in finals(whole)] == [
+            f.speech_final for f in finals(jfk_events)
+        ]
+
+    async def test_a_chunk_longer_than_the_window_is_accepted(
+        self, recognizer: WhisperRecognizer, vad: SileroVoiceDetector
+    ) -> None:
+        events = await run_session(recognizer, vad, [np.zeros(40 * RATE, dtype=np.float32)])
+        summary = events[-1]
+        assert isinstance(summary, StreamSummary)
+        assert summary.audio_processed_s == 40.0
+        assert updates(events) == []

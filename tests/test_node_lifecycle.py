@@ -1,0 +1,86 @@
+"""`stenograph up` starts everything on embedded defaults and stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, start_node
+
+from server.settings import load_settings
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_up_prints_where_it_listens_and_stops_everything_it_started(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    with start_node(tmp_path) as node:
+        assert node.process is not None
+        output = node.log_text()
+        assert f"gRPC        {node.grpc_target}" in output
+        assert f"{node.ws_url}/v1/stream" in output
+        assert f"embedded Tansu broker {node.kafka_bootstrap}" in output
+        brokers = [k for k in _children(node.process.pid) if "tansu" in _cmdline(k)]
+        assert len(brokers) == 1, "up starts exactly one embedded broker"
+        broker_cmd = _cmdline(brokers[0])
+        assert f"tcp://{node.kafka_bootstrap}" in broker_cmd
+        assert "0.0.0.0" not in broker_cmd, "the broker must listen on loopback only"
+
+        node.process.send_signal(stop_signal)
+        assert node.process.wait(timeout=30) == 0
+        assert not _alive(brokers[0]), "the embedded broker outlived the node"
+
+
+def test_settings_take_flags_over_environment_over_toml_over_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "stenograph.toml"
+    config.write_text('grpc_port = 6001\nhttp_port = 6002\nmodel = "from-toml"\nmax_streams = 3\n')
+    monkeypatch.setenv("STENOGRAPH_CONFIG", str(config))
+    monkeypatch.setenv("STENOGRAPH_HTTP_PORT", "7002")
+    monkeypatch.setenv("STENOGRAPH_MODEL", "from-env")
+
+    settings = load_settings(model="from-flag", max_streams=None)
+
+    assert settings.grpc_port == 6001  # TOML over default
+    assert settings.http_port == 7002  # env over TOML
+    assert settings.model == "from-flag"  # flag over env
+    assert settings.max_streams == 3  # an absent flag (None) does not override
+    assert settings.idle_timeout_s == 30.0  # default
+
+
+def test_up_refuses_invalid_settings_with_a_clear_message(tmp_path: Path) -> None:
+    env = {**os.environ, "STENOGRAPH_CONFIG": str(tmp_path / "absent.toml")}
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "up", "--grpc-port", "70000"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "grpc_port" in result.stderr
