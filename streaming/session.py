@@ -38,7 +38,7 @@ PRE_ROLL_S = 0.3
 #: Audio before the open segment that each final pass also hears. Whisper pads every input to
 #: 30 s, so this acoustic context costs no encoder time and gives short utterances the words
 #: around them. Partials go without: the extra words to decode would slow every refresh.
-CONTEXT_S = 4.0
+CONTEXT_S = 6.0
 #: Audio kept while nobody speaks: the context, plus a margin because onsets are confirmed a
 #: few windows late and a chunk boundary may fall in between.
 KEEP_WHEN_SILENT_S = CONTEXT_S + 1.0
@@ -76,9 +76,6 @@ class SessionOptions:
     partial_interval_s: float = 0.5
     #: Most audio taken from the inbox between two refreshes.
     max_drain_s: float = 4.0
-    #: A segment whose committed text ends a sentence is finalised there once this long ...
-    sentence_split_s: float = 5.0
-    #: ... and at any committed word once this long.
     max_segment_s: float = 12.0
     max_pending_chunks: int = 64
 
@@ -243,12 +240,12 @@ class TranscriptionSession:
         self._agreement.insert(await self._recognize())
         committed = self._agreement.committed
         segment_s = self._window.end_s - self._segment_start_s
-        ends = [i for i, w in enumerate(committed) if w.text.endswith(SENTENCE_END)]
-        long_enough = segment_s > self.options.sentence_split_s and ends
-        if long_enough or (committed and segment_s > self.options.max_segment_s):
-            # Never re-decode committed text: finalise up to the last committed sentence end
-            # (past max_segment_s, all that is committed) and trim the window there, so every
-            # pass stays short and monologues get finals without waiting for a pause.
+        if committed and segment_s > self.options.max_segment_s:
+            # Long monologue: finalise up to the last committed sentence end (or all that is
+            # committed) and trim the window there, so passes stay short and committed text
+            # is not decoded again. (Splitting earlier, at every sentence end, cost accuracy:
+            # Whisper's punctuation mid-utterance is arbitrary and each cut risks a word.)
+            ends = [i for i, w in enumerate(committed) if w.text.endswith(SENTENCE_END)]
             cut = ends[-1] + 1 if ends else len(committed)
             done = self._agreement.split_at(cut)
             # Cut in the gap before the next word, not at the last word's (approximate) end:

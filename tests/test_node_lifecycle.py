@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,10 @@ def test_up_prints_where_it_listens_and_stops_everything_it_started(
 ) -> None:
     with start_node(tmp_path) as node:
         assert node.process is not None
+        # /readyz can answer a moment before the announcement is printed.
+        deadline = time.monotonic() + 10
+        while "stenograph is ready" not in node.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
         output = node.log_text()
         assert f"gRPC        {node.grpc_target}" in output
         assert f"{node.ws_url}/v1/stream" in output
