@@ -1,0 +1,71 @@
+"""One level of load: N concurrent workers streaming every file, with the node's CPU and RSS."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from node_process import RunningNode, cpu_seconds, proc_status_kib, reset_peak_rss
+from scoring import StreamMetrics, stream_metrics
+from speech_set import Clip
+from stream_client import StreamRun, Transport, opener_for, run_worker
+
+
+@dataclass(slots=True)
+class LevelResult:
+    streams: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mib: float | None
+    peak_rss_reset: bool
+    runs: list[StreamRun]
+    metrics: list[StreamMetrics]
+    settings: dict[str, str]
+
+
+async def run_level(
+    node: RunningNode,
+    clips: Sequence[Clip],
+    *,
+    n: int,
+    transport: Transport,
+    chunk_s: float,
+    tail_s: float,
+    gap_s: float,
+    keep_up_s: float,
+) -> LevelResult:
+    """N workers, each streaming every clip once (worker k starts at clip k)."""
+    opener = opener_for(transport, node)
+    reset = reset_peak_rss(node.pid)
+    cpu0, wall0 = cpu_seconds(node.pid), time.monotonic()
+    shared_start = time.monotonic() + 1.0
+    async with asyncio.TaskGroup() as tg:
+        tasks = [
+            tg.create_task(
+                run_worker(
+                    opener,
+                    [clips[(k + i) % len(clips)] for i in range(len(clips))],
+                    worker=k,
+                    shared_start=shared_start,
+                    chunk_s=chunk_s,
+                    tail_s=tail_s,
+                    gap_s=gap_s,
+                )
+            )
+            for k in range(n)
+        ]
+    cpu_s, wall_s = cpu_seconds(node.pid) - cpu0, time.monotonic() - wall0
+    hwm = proc_status_kib(node.pid, "VmHWM")
+    runs = [run for t in tasks for run in t.result()]
+    return LevelResult(
+        streams=n,
+        wall_s=wall_s,
+        cpu_s=cpu_s,
+        peak_rss_mib=None if hwm is None else hwm / 1024,
+        peak_rss_reset=reset,
+        runs=runs,
+        metrics=[stream_metrics(r, keep_up_s) for r in runs],
+        settings=node.settings,
+    )

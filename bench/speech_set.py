@@ -1,0 +1,84 @@
+"""The speech set: which files the benchmark streams, decoded to 16 kHz mono LINEAR16."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from numpy.typing import NDArray
+
+RATE = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class BenchFile:
+    name: str
+    audio: str  # relative to the data directory
+    reference: str
+
+
+#: Single-speaker English files with text references, plus the two-speaker pyannote sample.
+#: jfk_16k.wav is the same recording as jfk.flac and the Mandarin file is out of scope.
+DEFAULT_FILES: tuple[BenchFile, ...] = (
+    BenchFile("jfk", "audio/jfk.flac", "refs/jfk.txt"),
+    BenchFile(
+        "librispeech_1995-1837-0001",
+        "audio/librispeech_test-clean_1995-1837-0001.wav",
+        "refs/librispeech_test-clean_1995-1837-0001.txt",
+    ),
+    BenchFile(
+        "librispeech_2412-153948-0000",
+        "audio/librispeech_dev-clean_2412-153948-0000.flac",
+        "refs/librispeech_dev-clean_2412-153948-0000.txt",
+    ),
+    BenchFile(
+        "ami_ES2011a_40-46s",
+        "audio/ami_ES2011a_Headset-0_40-46s.wav",
+        "refs/ami_ES2011a_Headset-0_40-46s.txt",
+    ),
+    BenchFile(
+        "voices_sg0042",
+        "audio/voices_Lab41-SRI-VOiCES-src-sp0307-ch127535-sg0042.wav",
+        "refs/voices_Lab41-SRI-VOiCES-src-sp0307-ch127535-sg0042.txt",
+    ),
+    BenchFile("pyannote_sample", "audio/pyannote_sample.wav", "refs/pyannote_sample.txt"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    name: str
+    path: Path
+    pcm: bytes  # 16 kHz mono LINEAR16
+    reference: str
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.pcm) / 2 / RATE
+
+    def float32(self) -> NDArray[np.float32]:
+        return np.frombuffer(self.pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def decode_pcm16(path: Path) -> bytes:
+    """Any audio file as 16 kHz mono LINEAR16 (PyAV), as the client-side streamer does."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+    parts: list[NDArray[Any]] = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
+        parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+    return np.concatenate(parts).astype("<i2").tobytes() if parts else b""
+
+
+def load_clips(data_dir: Path, files: Sequence[BenchFile]) -> list[Clip]:
+    clips = []
+    for f in files:
+        path = data_dir / f.audio
+        reference = (data_dir / f.reference).read_text().strip()
+        clips.append(Clip(f.name, path, decode_pcm16(path), reference))
+    return clips
