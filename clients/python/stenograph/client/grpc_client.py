@@ -23,6 +23,10 @@ class GrpcTranscriptionStream(TranscriptionStream):
         self._writes_done = False
 
     async def _write(self, request: pb.StreamingRecognizeRequest) -> None:
+        if self._call.done():
+            # The server ended the call; writing now could only replace its status with the
+            # client core's own INTERNAL. The status surfaces when the responses are read.
+            return
         try:
             await self._call.write(request)
         except grpc.aio.AioRpcError as e:
