@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -80,7 +79,7 @@ def session_options(
         interim_results=config.interim_results if config.HasField("interim_results") else True,
         silence_ms=config.endpointing.silence_ms or settings.endpointing_ms,
         vad_threshold=settings.vad_threshold,
-        partial_interval_s=max(settings.partial_interval_s, 2.0)
+        partial_interval_s=max(settings.partial_interval_s, BATCH_PARTIAL_INTERVAL_S)
         if batch
         else settings.partial_interval_s,
         max_segment_s=settings.max_segment_s,
@@ -151,12 +150,6 @@ def to_response(
 def now_timestamp() -> Timestamp:
     ts = Timestamp()
     ts.FromNanoseconds(time.time_ns())
-    return ts
-
-
-def timestamp_of(moment: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(moment.astimezone(UTC))
     return ts
 
 
