@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import av
 import numpy as np
 from numpy.typing import NDArray
+
+from server.file_streamer import decode_file
 
 RATE = 16_000
 
@@ -64,21 +64,10 @@ class Clip:
         return np.frombuffer(self.pcm, dtype="<i2").astype(np.float32) / 32768.0
 
 
-def decode_pcm16(path: Path) -> bytes:
-    """Any audio file as 16 kHz mono LINEAR16 (PyAV), as the client-side streamer does."""
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-    parts: list[NDArray[Any]] = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-        parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
-    return np.concatenate(parts).astype("<i2").tobytes() if parts else b""
-
-
 def load_clips(data_dir: Path, files: Sequence[BenchFile]) -> list[Clip]:
     clips = []
     for f in files:
         path = data_dir / f.audio
         reference = (data_dir / f.reference).read_text().strip()
-        clips.append(Clip(f.name, path, decode_pcm16(path), reference))
+        clips.append(Clip(f.name, path, decode_file(path), reference))
     return clips

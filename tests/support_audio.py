@@ -1,4 +1,5 @@
-"""Audio and scoring helpers for tests and benchmarks: decode files, make audio, score WER."""
+"""Test helpers: synthesise speech, score WER. Files are decoded with the CLI's own
+`server.file_streamer.decode_file`, so tests send exactly what `stenograph stream` sends."""
 
 from __future__ import annotations
 
@@ -7,22 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import av
 import jiwer
-import numpy as np
-
-RATE = 16_000
-
-
-def pcm16(path: Path) -> bytes:
-    """Any audio file as 16 kHz mono LINEAR16 bytes (PyAV decodes and resamples)."""
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-    parts: list[np.ndarray] = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-        parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
-    return np.concatenate(parts).astype("<i2").tobytes()
 
 
 def normalise(text: str) -> str:

@@ -34,7 +34,9 @@ from stenograph.client import (
     streaming_config,
 )
 from stenograph.v1 import transcription_pb2 as pb
-from support_audio import espeak_wav, normalise, pcm16, wer
+from support_audio import espeak_wav, normalise, wer
+
+from server.file_streamer import decode_file
 
 Transport = Literal["grpc", "ws"]
 RATE = 16_000
@@ -173,7 +175,7 @@ def sox_signal(tmp_path: Path, name: str, effect: list[str], seconds: float = 10
         ],
         check=True,
     )
-    return pcm16(out)
+    return decode_file(out)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +214,7 @@ async def test_ten_seconds_without_speech_produce_no_text(
 @pytest.fixture(scope="module")
 def monologue_audio(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     wav = espeak_wav(MONOLOGUE, tmp_path_factory.mktemp("monologue") / "monologue.wav")
-    audio = pcm16(wav)
+    audio = decode_file(wav)
     seconds = len(audio) / (2 * RATE)
     assert 60.0 <= seconds <= 80.0, seconds
     return audio

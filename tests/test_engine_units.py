@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import pytest_asyncio
-from support_audio import normalise, pcm16, wer
+from support_audio import normalise, wer
 
+from server.file_streamer import decode_file
 from streaming.agreement import LocalAgreement
 from streaming.audio import PcmDecoder, make_decoder
 from streaming.errors import InvalidAudio, InvalidConfig
@@ -392,7 +393,7 @@ def vad() -> SileroVoiceDetector:
 
 @pytest.fixture(scope="module")
 def jfk(speech: Path) -> tuple[np.ndarray, str]:
-    audio = np.frombuffer(pcm16(speech / "audio" / "jfk_16k.wav"), "<i2")
+    audio = np.frombuffer(decode_file(speech / "audio" / "jfk_16k.wav"), "<i2")
     return audio.astype(np.float32) / 32768.0, (speech / "refs" / "jfk.txt").read_text()
 
 

@@ -43,10 +43,11 @@ from stenograph.client import (
 from stenograph.client.wire import STATUS_BY_WS_CLOSE, WS_CLOSE_CODES
 from stenograph.v1 import transcription_pb2 as pb
 from stenograph.v1 import transcription_pb2_grpc as pb_grpc
-from support_audio import pcm16, wer
+from support_audio import wer
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from server.file_streamer import decode_file
 from streaming.errors import (
     IdleTimeout,
     InternalFailure,
@@ -643,7 +644,7 @@ async def test_a_bad_stream_never_affects_a_good_one(
     node: RunningNode, speech: Path, transport: Transport
 ) -> None:
     await wait_ready_and_empty(node)
-    audio = pcm16(speech / "audio" / "jfk_16k.wav")
+    audio = decode_file(speech / "audio" / "jfk_16k.wav")
     reference = (speech / "refs" / "jfk.txt").read_text()
     chunk = BYTES_PER_S // 10
     good_frames = [audio[i : i + chunk] for i in range(0, len(audio), chunk)]

@@ -37,8 +37,10 @@ from stenograph.client import (
 )
 from stenograph.v1 import transcription_pb2 as pb
 from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
-from support_audio import normalise, pcm16, wer
+from support_audio import normalise, wer
 from websockets.asyncio.client import connect
+
+from server.file_streamer import decode_file
 
 Transport = Literal["grpc", "ws"]
 
@@ -338,7 +340,7 @@ async def wait_until_idle(node: RunningNode, timeout_s: float = 30.0) -> None:
 @pytest_asyncio.fixture(scope="module")
 async def jfk_live(node: RunningNode, speech: Path) -> StreamRun:
     """JFK over gRPC at real time (100 ms LINEAR16 chunks), then CloseStream."""
-    return await stream_file(node, "grpc", pcm16(speech / JFK), meeting_id=unique("jfk-live"))
+    return await stream_file(node, "grpc", decode_file(speech / JFK), meeting_id=unique("jfk-live"))
 
 
 async def test_grpc_stream_opens_with_metadata_and_ends_with_summary(
@@ -479,7 +481,7 @@ async def libri_ws_batch(node: RunningNode, speech: Path) -> StreamRun:
     return await stream_file(
         node,
         "ws",
-        pcm16(speech / LIBRI),
+        decode_file(speech / LIBRI),
         meeting_id=unique("libri-ws"),
         batch=True,
         realtime=False,
@@ -537,7 +539,7 @@ async def test_websocket_frames_are_documented_json(node: RunningNode, speech: P
             "mode": "batch",
         }
     )
-    pcm = pcm16(speech / JFK)[: 3 * BYTES_PER_S]  # "And so my fellow Americans"
+    pcm = decode_file(speech / JFK)[: 3 * BYTES_PER_S]  # "And so my fellow Americans"
     frames: list[dict[str, Any]] = []
     async with (
         asyncio.timeout(STREAM_TIMEOUT_S),
@@ -628,7 +630,7 @@ async def test_finalize_flushes_the_open_utterance_before_more_audio(
     node: RunningNode, speech: Path
 ) -> None:
     """Push-to-talk: Finalize turns what was said into a final now, not after the silence."""
-    pcm = pcm16(speech / JFK)
+    pcm = decode_file(speech / JFK)
     cut_s = 4.5  # "... Ask not" has been said; the silence that would end it has not yet come
     cut = round(cut_s * RATE) * 2
     meeting = unique("finalize")
@@ -674,7 +676,7 @@ async def test_finalize_mid_word_still_finalizes_the_audio_sent(
     node: RunningNode, speech: Path
 ) -> None:
     """Even when the last partial pass showed nothing, Finalize must not drop the audio."""
-    pcm = pcm16(speech / JFK)
+    pcm = decode_file(speech / JFK)
     cut_s = 4.0  # inside "Ask not" (3.0-4.3 s)
     meeting = unique("finalize-mid-word")
     async with (
@@ -707,7 +709,7 @@ async def test_streams_stay_correct_while_other_clients_vanish(
 ) -> None:
     """Two meetings stream at real time while two other clients drop mid-utterance."""
     await wait_until_idle(node)
-    jfk, libri = pcm16(speech / JFK), pcm16(speech / LIBRI)
+    jfk, libri = decode_file(speech / JFK), decode_file(speech / LIBRI)
     libri_words = normalise(reference(speech, LIBRI)).split()
     async with asyncio.timeout(STREAM_TIMEOUT_S):
         jfk_run, libri_run, ws_gone, grpc_gone = await asyncio.gather(
