@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 #: OUT_OF_RANGE with an explanation rather than the transport's RESOURCE_EXHAUSTED.
 GRPC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Transcription"].full_name
+#: How long an ending stream keeps reading (and discarding) what the client still sends.
+LINGER_S = 1.0
 
 
 class _GrpcChannel:
@@ -69,6 +71,20 @@ async def _run_past_cancellation(call: StreamCall) -> None:
         raise
 
 
+async def _linger(context: grpc.aio.ServicerContext) -> None:
+    """Read and discard requests until the client half-closes, for at most `LINGER_S`.
+
+    A client still writing when the trailers arrive has that write fail, and grpcio's asyncio
+    client then replaces the server's status with its own `INTERNAL: Internal error from Core`
+    (grpc/grpc#36066). Like an HTTP server's lingering close, reading on for a moment lets a
+    client that is about to half-close (every client that sends CloseStream) see our status.
+    """
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(LINGER_S):
+            while await context.read() is not grpc.aio.EOF:
+                pass
+
+
 class TranscriptionServicer(pb_grpc.TranscriptionServicer):
     def __init__(self, node: Node) -> None:
         self._node = node
@@ -86,6 +102,7 @@ class TranscriptionServicer(pb_grpc.TranscriptionServicer):
                 call = StreamCall(self._node, first.streaming_config, _GrpcChannel(context), "grpc")
                 await _run_past_cancellation(call)
         except StreamError as e:
+            await _linger(context)
             await context.abort(getattr(grpc.StatusCode, e.status), str(e))
         except ClientGone:
             return

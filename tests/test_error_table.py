@@ -490,6 +490,30 @@ async def test_frame_over_max_frame_bytes_is_out_of_range(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_client_still_writing_after_a_rejected_frame_gets_the_nodes_status(
+    node: RunningNode, transport: Transport
+) -> None:
+    # The client's writes race the node's error (grpc/grpc#36066 turns a lost race into a
+    # client-side INTERNAL); the status must be the node's every time.
+    async def oversized_then_keep_writing(stream: TranscriptionStream, outcome: Outcome) -> None:
+        await stream.send_audio(bytes(300 * 1024))
+        for _ in range(10):
+            await stream.send_audio(silence(0.1))
+        await stream.close_stream()
+
+    outcomes: list[Outcome] = []
+    for _ in range(8):  # four at once: the node fixture's stream limit
+        await wait_ready_and_empty(node)
+        outcomes += await asyncio.gather(
+            *(
+                run_stream(node, transport, config(batch=True), oversized_then_keep_writing)
+                for _ in range(4)
+            )
+        )
+    assert [o.error.code if o.error else None for o in outcomes] == ["OUT_OF_RANGE"] * 32
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_frame_of_exactly_max_frame_bytes_is_accepted(
     node: RunningNode, transport: Transport
 ) -> None:
