@@ -35,9 +35,8 @@ log = logging.getLogger(__name__)
 
 #: Audio kept before detected speech onset (silero reports onsets a little late).
 PRE_ROLL_S = 0.3
-#: Audio before the open segment that each final pass also hears. Whisper pads every input to
-#: 30 s, so this acoustic context costs no encoder time and gives short utterances the words
-#: around them. Partials go without: the extra words to decode would slow every refresh.
+#: Audio before the open segment that each final pass also hears: it gives short utterances the
+#: words around them. Partials go without: the extra words to decode would slow every refresh.
 CONTEXT_S = 6.0
 #: Audio kept while nobody speaks: the context, plus a margin because onsets are confirmed a
 #: few windows late and a chunk boundary may fall in between.
