@@ -1,8 +1,10 @@
-"""Meeting notes from the transcript stream (Kafka consumers) — not built yet.
+"""Meeting notes from the transcript stream.
 
-Planned in the notes issue: a consumer group on `stenograph.transcripts.v1` and
-`stenograph.meetings.v1` that keeps rolling notes during a meeting and writes final notes at
-its end. Nothing in this package runs today; `stenograph up` does not start a summariser.
+Built so far: the notes message (`protos/stenograph/v1/notes.proto`) and the offline notes
+writer (`offline_notes.OfflineNotesWriter`: extractive summary, rule-based decisions, action
+items with owners and due dates, open questions, with citations and stable item ids).
+Not built yet (the notes issue): the Kafka consumer group, storage, retrieval APIs and the
+Anthropic backend; `stenograph up` does not start a summariser.
 """
 
 __all__: list[str] = []
