@@ -38,6 +38,10 @@ PRE_ROLL_S = 0.3
 #: Audio before the open segment that each final pass also hears: it gives short utterances the
 #: words around them. Partials go without: the extra words to decode would slow every refresh.
 CONTEXT_S = 6.0
+#: Context only helps when it holds speech. After a longer silence Whisper stretches the first
+#: word's start back into it, and the word is then taken for context and dropped ("Bob, can
+#: you…" came out "Can you…" after another participant's turn).
+CONTEXT_MAX_SILENCE_S = 2.0
 #: Audio kept while nobody speaks: the context, plus a margin because onsets are confirmed a
 #: few windows late and a chunk boundary may fall in between.
 KEEP_WHEN_SILENT_S = CONTEXT_S + 1.0
@@ -217,7 +221,11 @@ class TranscriptionSession:
             self._since_pass_s = 0.0
             return []
         # Context, segment and margin must fit one 30 s Whisper window.
-        context_s = CONTEXT_S if final else 0.0
+        last_said_s = self._history[-1].end_s if self._history else None
+        recent = last_said_s is not None and (
+            self._segment_start_s - last_said_s <= CONTEXT_MAX_SILENCE_S
+        )
+        context_s = CONTEXT_S if final and recent else 0.0
         from_s = max(self._segment_start_s - context_s, voiced_end_s - WHISPER_WINDOW_S)
         audio = self._window.since(from_s)
         start_s = self._window.end_s - audio.size / SAMPLE_RATE

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from faster_whisper.audio import pad_or_trim
-from support_audio import normalise, wer
+from support_audio import espeak_wav, normalise, wer
 
 from server.file_streamer import decode_file
 from streaming.agreement import LocalAgreement
@@ -601,6 +601,28 @@ class TestSession:
         assert "fellow americans" in normalise(results[0].text)
         # Exactly the two words of the cut utterance (tiny.en may hear "asked not").
         assert wer("ask not", results[1].text) <= 0.5, results[1].text
+
+    async def test_a_turn_after_a_long_silence_keeps_its_first_word(
+        self, recognizer: WhisperRecognizer, vad: SileroVoiceDetector, tmp_path: Path
+    ) -> None:
+        # One participant's microphone in a meeting: they speak, others talk for a while
+        # (silence here), then they speak again, starting with a name.
+        def said(text: str, name: str) -> np.ndarray:
+            wav = espeak_wav(text, tmp_path / name, voice="en-gb-x-rp")
+            return np.frombuffer(decode_file(wav), "<i2").astype(np.float32) / 32768.0
+
+        quiet = np.zeros(8 * RATE, np.float32)
+        audio = np.concatenate(
+            [
+                said("Good morning everyone.", "a.wav"),
+                quiet,
+                said("Bob, can you send the revised budget?", "b.wav"),
+                np.zeros(RATE, np.float32),
+            ]
+        )
+        events = await run_session(recognizer, vad, chunks(audio, 0.1))
+        texts = [normalise(f.text) for f in finals(events) if f.text]
+        assert len(texts) == 2 and texts[1].startswith("bob"), texts
 
     async def test_finalize_cuts_the_open_utterance(
         self, recognizer: WhisperRecognizer, vad: SileroVoiceDetector, jfk: tuple[np.ndarray, str]
