@@ -17,9 +17,17 @@ class Segment:
     segment_id: str
     participant_id: str
     display_name: str
+    #: Offsets from the start of the participant's stream.
     start_s: float
     end_s: float
     text: str
+    #: When it was said, on a clock shared by the meeting's streams (epoch seconds); orders
+    #: the participants' segments into one conversation. Defaults to `start_s`.
+    spoken_at: float | None = None
+
+    @property
+    def at_s(self) -> float:
+        return self.start_s if self.spoken_at is None else self.spoken_at
 
 
 @dataclass(frozen=True, slots=True)

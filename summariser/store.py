@@ -1,0 +1,319 @@
+"""Where transcripts and notes are kept: SQLite on one machine, PostgreSQL in production.
+
+Both get the same schema from the Alembic migrations in `summariser/migrations`, applied on
+open. Writes are idempotent (a replayed event or notes version changes nothing), so a
+consumer may store a batch again after a crash or a rebalance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from google.protobuf import json_format
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from stenograph.v1 import notes_pb2 as npb
+
+from summariser.transcript import Segment
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+metadata = MetaData()
+meetings = Table(
+    "meetings",
+    metadata,
+    Column("meeting_id", String(200), primary_key=True),
+    Column("first_event_at", DateTime(), nullable=False),
+    Column("last_event_at", DateTime(), nullable=False),
+    Column("ended_at", DateTime()),
+)
+streams = Table(
+    "streams",
+    metadata,
+    Column("meeting_id", String(200), primary_key=True),
+    Column("stream_id", String(200), primary_key=True),
+    Column("participant_id", String(200), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("ended", Boolean, nullable=False),
+    #: Finals the stream published, from its end event: the notes wait for all of them.
+    Column("finals_expected", Integer),
+)
+segments = Table(
+    "segments",
+    metadata,
+    Column("meeting_id", String(200), primary_key=True),
+    Column("segment_id", String(200), primary_key=True),
+    Column("stream_id", String(200), nullable=False),
+    Column("participant_id", String(200), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("start_s", Float, nullable=False),
+    Column("end_s", Float, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("spoken_at", Float, nullable=False),
+    #: Position on the transcripts topic: every event of a meeting shares its partition.
+    Column("event_offset", BigInteger, nullable=False),
+)
+notes = Table(
+    "notes",
+    metadata,
+    Column("meeting_id", String(200), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("version", BigInteger, primary_key=True),
+    Column("backend", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(), nullable=False),
+)
+
+
+def _utcnow() -> dt.datetime:
+    """Naive UTC: SQLite keeps no time zone, so every stored time is UTC without one."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSummary:
+    meeting_id: str
+    first_event_at: dt.datetime
+    last_event_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+class NotesStore:
+    """Async access to the store; `open()` applies migrations, `close()` disposes the pool."""
+
+    def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
+        self.url = url
+        self._engine: AsyncEngine = create_async_engine(url, connect_args=connect_args or {})
+
+    async def open(self) -> NotesStore:
+        async with self._engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+        return self
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    def _insert(self, table: Table):  # type: ignore[no-untyped-def]
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    # -- writes (the consumer) -------------------------------------------------------------
+    async def add_segments(self, meeting_id: str, rows: Sequence[tuple[Segment, str, int]]) -> None:
+        """Store (segment, stream id, event offset) rows; ones already stored are kept."""
+        if not rows:
+            return
+        values = [
+            {
+                "meeting_id": meeting_id,
+                "segment_id": s.segment_id,
+                "stream_id": stream_id,
+                "participant_id": s.participant_id,
+                "display_name": s.display_name,
+                "start_s": s.start_s,
+                "end_s": s.end_s,
+                "text": s.text,
+                "spoken_at": s.at_s,
+                "event_offset": offset,
+            }
+            for s, stream_id, offset in rows
+        ]
+        async with self._engine.begin() as conn:
+            await self._touch(conn, meeting_id)
+            await conn.execute(self._insert(segments).values(values).on_conflict_do_nothing())
+
+    async def stream_event(
+        self,
+        meeting_id: str,
+        stream_id: str,
+        participant_id: str,
+        name: str,
+        *,
+        ended: bool,
+        finals: int | None = None,
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await self._touch(conn, meeting_id)
+            row = {
+                "meeting_id": meeting_id,
+                "stream_id": stream_id,
+                "participant_id": participant_id,
+                "display_name": name,
+                "ended": ended,
+                "finals_expected": finals,
+            }
+            insert = self._insert(streams).values(row)
+            if ended:  # an end is final; a late or replayed start must not reopen the stream
+                insert = insert.on_conflict_do_update(
+                    index_elements=["meeting_id", "stream_id"],
+                    set_={"ended": True, "finals_expected": finals},
+                )
+            else:
+                insert = insert.on_conflict_do_nothing()
+            await conn.execute(insert)
+
+    async def _touch(self, conn, meeting_id: str) -> None:  # type: ignore[no-untyped-def]
+        now = _utcnow()
+        await conn.execute(
+            self._insert(meetings)
+            .values(meeting_id=meeting_id, first_event_at=now, last_event_at=now)
+            .on_conflict_do_update(index_elements=["meeting_id"], set_={"last_event_at": now})
+        )
+
+    async def save_notes(self, note: npb.MeetingNotes) -> bool:
+        """Store a notes version; False if that version was already stored."""
+        kind = npb.MeetingNotes.Kind.Name(note.kind).removeprefix("KIND_").lower()
+        body = json_format.MessageToJson(note, preserving_proto_field_name=True, indent=None)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                self._insert(notes)
+                .values(
+                    meeting_id=note.meeting_id,
+                    kind=kind,
+                    version=note.version,
+                    backend=note.backend,
+                    body=body,
+                    created_at=note.generated_at.ToDatetime(),
+                )
+                .on_conflict_do_nothing()
+            )
+            if note.kind == npb.MeetingNotes.KIND_FINAL:
+                await conn.execute(
+                    meetings.update()
+                    .where(meetings.c.meeting_id == note.meeting_id)
+                    .values(ended_at=func.coalesce(meetings.c.ended_at, _utcnow()))
+                )
+        return bool(result.rowcount)
+
+    async def delete_meeting(self, meeting_id: str) -> bool:
+        """Erase the meeting's transcript, notes and state; False if there was none."""
+        async with self._engine.begin() as conn:
+            for table in (segments, streams, notes):
+                await conn.execute(delete(table).where(table.c.meeting_id == meeting_id))
+            result = await conn.execute(delete(meetings).where(meetings.c.meeting_id == meeting_id))
+        return bool(result.rowcount)
+
+    # -- reads -----------------------------------------------------------------------------
+    async def segments(self, meeting_id: str) -> list[Segment]:
+        """The meeting's stored finals, in the order they were said."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(segments)
+                .where(segments.c.meeting_id == meeting_id)
+                .order_by(segments.c.spoken_at, segments.c.event_offset, segments.c.segment_id)
+            )
+            return [
+                Segment(
+                    r.segment_id,
+                    r.participant_id,
+                    r.display_name,
+                    r.start_s,
+                    r.end_s,
+                    r.text,
+                    spoken_at=r.spoken_at,
+                )
+                for r in rows
+            ]
+
+    async def last_offset(self, meeting_id: str) -> int | None:
+        async with self._engine.connect() as conn:
+            value = await conn.scalar(
+                select(func.max(segments.c.event_offset)).where(segments.c.meeting_id == meeting_id)
+            )
+        return None if value is None else int(value)
+
+    async def meeting_complete(self, meeting_id: str) -> bool:
+        """Every stream of the meeting ended, and every final each one published is stored."""
+        stored = (
+            select(segments.c.stream_id, func.count().label("n"))
+            .where(segments.c.meeting_id == meeting_id)
+            .group_by(segments.c.stream_id)
+            .subquery()
+        )
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(streams.c.ended, streams.c.finals_expected, stored.c.n)
+                    .select_from(
+                        streams.outerjoin(stored, stored.c.stream_id == streams.c.stream_id)
+                    )
+                    .where(streams.c.meeting_id == meeting_id)
+                )
+            ).all()
+        return bool(rows) and all(
+            ended and (n or 0) >= (expected or 0) for ended, expected, n in rows
+        )
+
+    async def has_notes(self, meeting_id: str, kind: str, version: int) -> bool:
+        async with self._engine.connect() as conn:
+            found = await conn.scalar(
+                select(func.count()).where(
+                    and_(
+                        notes.c.meeting_id == meeting_id,
+                        notes.c.kind == kind,
+                        notes.c.version >= version,
+                    )
+                )
+            )
+        return bool(found)
+
+    async def latest_notes(
+        self, meeting_id: str, kind: str | None = None
+    ) -> npb.MeetingNotes | None:
+        """The newest notes version (final notes before rolling ones of the same version)."""
+        query = select(notes.c.body).where(notes.c.meeting_id == meeting_id)
+        if kind is not None:
+            query = query.where(notes.c.kind == kind)
+        query = query.order_by(notes.c.version.desc(), notes.c.kind).limit(1)
+        async with self._engine.connect() as conn:
+            body = await conn.scalar(query)
+        return None if body is None else json_format.Parse(body, npb.MeetingNotes())
+
+    async def meetings(self, limit: int = 100) -> list[MeetingSummary]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(meetings).order_by(meetings.c.last_event_at.desc()).limit(limit)
+            )
+            return [
+                MeetingSummary(r.meeting_id, r.first_event_at, r.last_event_at, r.ended_at)
+                for r in rows
+            ]
+
+    async def meetings_without_final(self, idle_since: dt.datetime) -> list[str]:
+        """Meetings with no final notes whose last event is older than `idle_since`."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(meetings.c.meeting_id).where(
+                    and_(meetings.c.ended_at.is_(None), meetings.c.last_event_at < idle_since)
+                )
+            )
+            return [r.meeting_id for r in rows]

@@ -1,0 +1,113 @@
+"""The notes store behaves the same on SQLite (embedded default) and PostgreSQL (production).
+
+PostgreSQL is the real server on 127.0.0.1:5432 (database `test`); each run works in a schema
+of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from stenograph.v1 import notes_pb2 as npb
+
+from summariser.offline_notes import OfflineNotesWriter
+from summariser.store import NotesStore
+from summariser.transcript import Segment
+
+POSTGRES = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgres@127.0.0.1:5432/test")
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[NotesStore]:
+    if request.param == "sqlite":
+        opened = await NotesStore(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}").open()
+        yield opened
+        await opened.close()
+        return
+    schema = f"stenograph_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(f"postgresql://{POSTGRES}")
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        opened = await NotesStore(
+            f"postgresql+asyncpg://{POSTGRES}",
+            connect_args={"server_settings": {"search_path": schema}},
+        ).open()
+        yield opened
+        await opened.close()
+    finally:
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
+def segment(n: int, who: str = "alice") -> Segment:
+    text = "Bob, can you send the budget by Friday?"
+    return Segment(f"{who}-{n}", who, who.title(), 2.0 * n, 2.0 * n + 1.5, text, spoken_at=1e9 + n)
+
+
+async def test_migrations_apply_once(store: NotesStore) -> None:
+    await store.open()  # a second node starting on the same store
+    assert await store.segments("nothing") == []
+
+
+async def test_replayed_segments_are_stored_once_in_spoken_order(store: NotesStore) -> None:
+    rows = [(segment(2), "s-a", 11), (segment(1), "s-a", 10)]
+    await store.add_segments("m", rows)
+    await store.add_segments("m", rows)  # a redelivered batch
+    stored = await store.segments("m")
+    assert [s.segment_id for s in stored] == ["alice-1", "alice-2"]
+    assert stored[0] == segment(1)
+    assert await store.last_offset("m") == 11
+
+
+async def test_a_meeting_is_complete_when_every_stream_ended_and_its_finals_arrived(
+    store: NotesStore,
+) -> None:
+    await store.stream_event("m", "s-a", "alice", "Alice", ended=False)
+    await store.stream_event("m", "s-b", "bob", "Bob", ended=False)
+    await store.add_segments("m", [(segment(1), "s-a", 1)])
+    await store.stream_event("m", "s-a", "alice", "Alice", ended=True, finals=2)
+    await store.stream_event("m", "s-b", "bob", "Bob", ended=True, finals=0)
+    assert not await store.meeting_complete("m"), "one of Alice's finals is still on its way"
+    await store.add_segments("m", [(segment(2), "s-a", 3)])
+    assert await store.meeting_complete("m")
+    await store.stream_event("m", "s-b", "bob", "Bob", ended=False)  # a late, replayed start
+    assert await store.meeting_complete("m"), "an ended stream stays ended"
+
+
+async def test_notes_versions_are_stored_once_and_the_newest_is_served(store: NotesStore) -> None:
+    writer = OfflineNotesWriter("m", dt.date(2026, 2, 18))
+    writer.add([segment(1)])
+    rolling = writer.notes(npb.MeetingNotes.KIND_ROLLING, version=1)
+    final = writer.notes(npb.MeetingNotes.KIND_FINAL, version=1)
+    await store.add_segments("m", [(segment(1), "s-a", 1)])
+    assert await store.save_notes(rolling)
+    assert not await store.save_notes(rolling), "a replayed version is not stored twice"
+    assert await store.latest_notes("m") == rolling
+    assert await store.save_notes(final)
+    assert await store.latest_notes("m") == final, "final notes win over rolling ones"
+    assert await store.latest_notes("m", "rolling") == rolling
+    assert await store.has_notes("m", "final", 1)
+    (meeting,) = await store.meetings()
+    assert meeting.meeting_id == "m" and meeting.ended_at is not None
+
+
+async def test_delete_erases_everything_held_about_a_meeting(store: NotesStore) -> None:
+    writer = OfflineNotesWriter("m", dt.date(2026, 2, 18))
+    writer.add([segment(1)])
+    await store.add_segments("m", [(segment(1), "s-a", 1)])
+    await store.add_segments("other", [(segment(1, "bob"), "s-b", 1)])
+    await store.stream_event("m", "s-a", "alice", "Alice", ended=True, finals=1)
+    await store.save_notes(writer.notes(npb.MeetingNotes.KIND_FINAL, version=1))
+    assert await store.delete_meeting("m")
+    assert await store.segments("m") == []
+    assert await store.latest_notes("m") is None
+    assert not await store.meeting_complete("m")
+    assert [m.meeting_id for m in await store.meetings()] == ["other"]
+    assert not await store.delete_meeting("m")
