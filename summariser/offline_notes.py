@@ -32,6 +32,12 @@ _REQUEST = re.compile(
     r"(?P<task>[^?!]+?)[.?!]*$",
     re.IGNORECASE,
 )
+#: Someone is asked without being named (or their name was misheard): the owner is unknown
+#: until a later sentence hands the task to someone.
+_UNNAMED_REQUEST = re.compile(
+    _LEAD + r"(?:\w+,\s+)?(?:can|could|would)\s+you\s+(?:please\s+)?(?P<task>[^?!]+?)[.?!]*$",
+    re.IGNORECASE,
+)
 _REASSIGN = re.compile(
     r"\b(?:actually,?\s+|instead,?\s+)?" + _NAME + r"\s+(?:will|should|can|is going to|'ll)\s+"
     r"(?:take|handle|own|do)\s+(?:that|this|it)(?:\s+(?:one|instead|over))?"
@@ -130,7 +136,7 @@ def _same_subject(a: str, b: str) -> bool:
 
 @dataclass
 class OfflineNotesWriter:
-    """One meeting's notes, fed its finals in order."""
+    """One meeting's notes, fed its finals in the order they were said."""
 
     meeting_id: str
     meeting_day: dt.date
@@ -159,6 +165,9 @@ class OfflineNotesWriter:
             return
         if (m := _REQUEST.search(text)) and m.group("name").lower() not in _STOPWORDS:
             self._add_action(sentence, m.group("task"), m.group("name"))
+            return
+        if m := _UNNAMED_REQUEST.search(text):
+            self._add_action(sentence, m.group("task"), "", "")
             return
         if m := _REJECT.search(text):
             self._decide(sentence, m.group("what"), npb.Decision.STATUS_REJECTED)
@@ -236,8 +245,10 @@ class OfflineNotesWriter:
 
     def _reassign(self, sentence: Sentence) -> bool:
         m = _REASSIGN.search(sentence.text)
-        if not m or not self._actions or m.group("name").lower() in _STOPWORDS:
+        if not m or m.group("name").lower() in _STOPWORDS:
             return False
+        if not self._actions:  # "that" refers to nothing we caught; not a task of its own
+            return True
         previous = (m.group("previous") or "").lower()
         candidates = [a for a in self._actions if a.owner_as_spoken.lower() == previous]
         item = (candidates or self._actions)[-1]
@@ -271,37 +282,44 @@ class OfflineNotesWriter:
         return " ".join(self._sentences[i].text for i in sorted(chosen))
 
     def _topics(self) -> list[npb.Topic]:
+        """Agenda items said aloud ("let's talk about…"), else windows of the meeting."""
+        if not self._sentences:
+            return []
+        origin = min(s.segment.at_s for s in self._sentences)
         if self._agenda:
-            marks = [(s, title) for s, title in self._agenda]
+            marks = list(self._agenda)
         else:  # no agenda said aloud: one topic per window, named by its commonest words
             marks = []
-            for s in self._sentences:
-                if not marks or s.segment.start_s >= marks[-1][0].segment.start_s + TOPIC_WINDOW_S:
+            for s in sorted(self._sentences, key=lambda s: s.segment.at_s):
+                if not marks or s.segment.at_s >= marks[-1][0].segment.at_s + TOPIC_WINDOW_S:
                     marks.append((s, ""))
         topics = []
         for i, (mark, title) in enumerate(marks):
-            end = marks[i + 1][0].segment.start_s if i + 1 < len(marks) else None
+            end = marks[i + 1][0].segment.at_s if i + 1 < len(marks) else None
             inside = [
                 s
                 for s in self._sentences
-                if s.segment.start_s >= mark.segment.start_s
-                and (end is None or s.segment.start_s < end)
+                if s.segment.at_s >= mark.segment.at_s and (end is None or s.segment.at_s < end)
             ]
             if not title:
                 common = Counter(w for s in inside for w in _content(s.text)).most_common(3)
                 title = ", ".join(w for w, _ in common).capitalize()
+            last = max(s.segment.at_s + s.segment.end_s - s.segment.start_s for s in inside)
             topics.append(
                 npb.Topic(
                     id=_item_id("t", mark.key),
                     title=title,
-                    start=_duration(mark.segment.start_s),
-                    end=_duration(max(s.segment.end_s for s in inside)),
+                    start=_duration(mark.segment.at_s - origin),
+                    end=_duration(last - origin),
                     citations=[citation(mark)],
                 )
             )
         return topics
 
     def notes(self, kind: int, version: int, now: dt.datetime | None = None) -> npb.MeetingNotes:
+        for action in self._actions:  # an owner may speak only after being named
+            if action.owner_as_spoken and action.owner_as_spoken != "I":
+                action.owner_participant_id = self._owner_id(action.owner_as_spoken)
         topics = self._topics()
         notes = npb.MeetingNotes(
             meeting_id=self.meeting_id,

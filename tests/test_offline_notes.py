@@ -165,6 +165,30 @@ def test_due_dates_resolve_against_the_meeting_day(text: str, spoken: str, due: 
     assert resolved is not None and resolved.isoformat() == due
 
 
+def test_a_request_to_someone_unnamed_waits_for_an_owner() -> None:
+    writer = OfflineNotesWriter("m", MEETING_DAY)
+    said = [
+        ("alice", "Can you send the revised budget by Friday?"),
+        ("alice", "Actually, Carol will take that, not Bob."),
+        ("bob", "Could you check the numbers?"),
+        ("carol", "Sure."),  # named before she spoke: resolved once she has
+    ]
+    writer.add(segments(said))
+    budget, numbers = writer.notes(npb.MeetingNotes.KIND_ROLLING, version=2).action_items
+    assert (budget.task, budget.owner_participant_id) == ("Send the revised budget", "carol")
+    assert (numbers.task, numbers.owner_as_spoken, numbers.owner_participant_id) == (
+        "Check the numbers",
+        "",
+        "",
+    )
+
+
+def test_a_handover_with_no_task_before_it_is_not_a_task() -> None:
+    writer = OfflineNotesWriter("m", MEETING_DAY)
+    writer.add(segments([("alice", "Actually, Carol will take that, not Bob.")]))
+    assert not writer.notes(npb.MeetingNotes.KIND_ROLLING, version=0).action_items
+
+
 def test_text_without_a_deadline_has_no_due_date() -> None:
     assert find_due("send it when you can") == ""
 
