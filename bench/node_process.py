@@ -64,6 +64,7 @@ def start_node(log_dir: Path, settings: Mapping[str, str]) -> Iterator[RunningNo
         "STENOGRAPH_EMBEDDED_BROKER_PORT": str(broker_port),
         # No stenograph.toml from the working directory: the defaults plus `settings`.
         "STENOGRAPH_CONFIG": str(log_dir / "absent.toml"),
+        "STENOGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{log_dir / 'stenograph.db'}",
         **{f"STENOGRAPH_{k.upper()}": v for k, v in settings.items()},
     }
     log_dir.mkdir(parents=True, exist_ok=True)

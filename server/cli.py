@@ -1,4 +1,4 @@
-"""The `stenograph` command: up, stream, tail."""
+"""The `stenograph` command: up, stream, tail, notes, transcript, meetings, summariser."""
 
 from __future__ import annotations
 
@@ -43,6 +43,26 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--meeting")
     tail.add_argument("--from-beginning", action="store_true")
     tail.add_argument("--bootstrap-server", help="Kafka bootstrap servers (host:port)")
+
+    http_server = argparse.ArgumentParser(add_help=False)
+    http_server.add_argument("--server", default=None, help="the node's HTTP address")
+    notes = commands.add_parser("notes", parents=[http_server], help="a meeting's notes")
+    notes.add_argument("meeting_id")
+    notes.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    notes.add_argument("--watch", action="store_true", help="print new versions until final")
+    transcript = commands.add_parser(
+        "transcript", parents=[http_server], help="a meeting's stored transcript"
+    )
+    transcript.add_argument("meeting_id")
+    transcript.add_argument("--format", choices=["text", "json", "vtt", "srt"], default="text")
+    commands.add_parser("meetings", parents=[http_server], help="meetings with stored data")
+
+    summariser = commands.add_parser(
+        "summariser", help="run only a summariser (consumer group member), for scale-out"
+    )
+    summariser.add_argument("--kafka-bootstrap-servers")
+    summariser.add_argument("--database-url")
+    summariser.add_argument("--log-level")
     return parser
 
 
@@ -105,9 +125,51 @@ def _tail(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_notes(args: argparse.Namespace) -> int:
+    from server import notes_cli
+
+    server = args.server or f"http://127.0.0.1:{Settings().http_port}"
+    try:
+        if args.command == "notes":
+            with contextlib.suppress(KeyboardInterrupt):
+                return notes_cli.notes(args.meeting_id, args.format, args.watch, server)
+            return 0
+        if args.command == "transcript":
+            return notes_cli.transcript(args.meeting_id, args.format, server)
+        return notes_cli.meetings(server)
+    except notes_cli.CommandError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def _summariser(args: argparse.Namespace) -> int:
+    from summariser.service import serve_summariser
+
+    try:
+        settings = load_settings(
+            kafka_bootstrap_servers=args.kafka_bootstrap_servers,
+            database_url=args.database_url,
+            log_level=args.log_level,
+        )
+    except ValidationError as e:
+        print(f"error: invalid settings:\n{e}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(serve_summariser(settings))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"up": _up, "stream": _stream, "tail": _tail}
+    handlers = {
+        "up": _up,
+        "stream": _stream,
+        "tail": _tail,
+        "notes": _read_notes,
+        "transcript": _read_notes,
+        "meetings": _read_notes,
+        "summariser": _summariser,
+    }
     return handlers[args.command](args)
 
 

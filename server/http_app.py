@@ -1,4 +1,4 @@
-"""HTTP front door (Starlette): the WebSocket stream, health, readiness and metrics."""
+"""HTTP front door (Starlette): the WebSocket stream, meetings and notes, health, metrics."""
 
 from __future__ import annotations
 
@@ -21,8 +21,11 @@ from stenograph.client.wire import (
 from stenograph.v1 import transcription_pb2 as pb
 
 from server.node import Node
+from server.notes_http import NOTES_ROUTES
+from server.problems import problem
 from server.stream_call import ClientGone, StreamCall
 from streaming.errors import InvalidConfig, StreamError
+from summariser.store import NotesStore
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +85,6 @@ async def stream_endpoint(ws: WebSocket) -> None:
         return
 
 
-def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status_code=status,
-        media_type="application/problem+json",
-    )
-
-
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -98,11 +93,11 @@ async def readyz(request: Request) -> Response:
     node: Node = request.app.state.node
     checks = {"model": node.recognizer.label, "streams": node.active_streams}
     if not node.has_room:
-        return _problem(
+        return problem(
             503, "Node full", f"serving its maximum of {node.settings.max_streams} streams"
         )
     if node.publisher is not None and not await node.publisher.is_reachable(timeout_s=2.0):
-        return _problem(503, "Broker unreachable", "the Kafka bootstrap servers do not answer")
+        return problem(503, "Broker unreachable", "the Kafka bootstrap servers do not answer")
     return JSONResponse({"status": "ready", **checks})
 
 
@@ -110,14 +105,16 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def build_http_app(node: Node) -> Starlette:
+def build_http_app(node: Node, store: NotesStore | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             WebSocketRoute("/v1/stream", stream_endpoint),
+            *NOTES_ROUTES,
         ]
     )
     app.state.node = node
+    app.state.store = store
     return app

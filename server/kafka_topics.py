@@ -20,6 +20,10 @@ TRANSCRIPTS_RETENTION = timedelta(days=7)
 #: Partials only matter while the meeting is live.
 PARTIALS_RETENTION = timedelta(hours=1)
 MEETINGS_RETENTION = timedelta(days=7)
+#: Notes are compacted (the latest version per meeting stays); the retention only bounds
+#: how long superseded versions linger before compaction.
+NOTES_RETENTION = timedelta(days=7)
+DLQ_RETENTION = timedelta(days=14)
 
 _TOPIC_ALREADY_EXISTS = 36
 #: Per-topic error codes meaning "the broker does not take these configs".
@@ -50,20 +54,25 @@ class TopicSpec:
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """Transcripts, partials and meetings topics, in that order."""
+    """Transcripts, partials, meetings, notes and dead-letter topics, in that order."""
 
-    def spec(name: str, retention: timedelta) -> TopicSpec:
+    def spec(
+        name: str, retention: timedelta, policy: Literal["delete", "compact"] = "delete"
+    ) -> TopicSpec:
         return TopicSpec(
             name=name,
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
             retention=retention,
+            cleanup_policy=policy,
         )
 
     return [
         spec(settings.transcripts_topic, TRANSCRIPTS_RETENTION),
         spec(settings.partials_topic, PARTIALS_RETENTION),
         spec(settings.meetings_topic, MEETINGS_RETENTION),
+        spec(settings.notes_topic, NOTES_RETENTION, "compact"),
+        spec(settings.transcripts_dlq_topic, DLQ_RETENTION),
     ]
 
 

@@ -1,4 +1,5 @@
-"""`stenograph up`: the embedded broker (unless Kafka is configured), the model, both servers."""
+"""`stenograph up`: the embedded broker (unless Kafka is configured), the model, both servers,
+and a summariser with its notes store."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from server.node import Node
 from server.settings import Settings
 from server.telemetry import configure_tracing
 from server.transcript_publisher import TranscriptPublisher
+from summariser.consumer import running_summariser
+from summariser.store import NotesStore
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +43,11 @@ class _Uvicorn(uvicorn.Server):
         yield
 
 
-async def _start_http(node: Node, settings: Settings) -> tuple[_Uvicorn, asyncio.Task[None], int]:
+async def _start_http(
+    node: Node, store: NotesStore, settings: Settings
+) -> tuple[_Uvicorn, asyncio.Task[None], int]:
     config = uvicorn.Config(
-        build_http_app(node),
+        build_http_app(node, store),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
@@ -81,6 +86,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await publisher.start()
         stack.push_async_callback(publisher.stop)
 
+        store = await NotesStore(settings.database_url).open()
+        stack.push_async_callback(store.close)
+        if settings.summariser:
+            await stack.enter_async_context(running_summariser(settings, bootstrap, store))
+
         node = await asyncio.to_thread(Node.load, settings, publisher)
         stack.callback(node.close)
 
@@ -88,7 +98,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             node, settings.grpc_host, settings.grpc_port
         )
         stack.push_async_callback(grpc_server.stop, SHUTDOWN_GRACE_S)
-        http_server, http_task, http_port = await _start_http(node, settings)
+        http_server, http_task, http_port = await _start_http(node, store, settings)
 
         async def stop_http() -> None:
             http_server.should_exit = True
@@ -113,7 +123,7 @@ def _announce(where: Listening) -> None:
     lines = [
         f"gRPC        {where.grpc}  (stenograph.v1.Transcription, health, reflection)",
         f"WebSocket   {where.http.replace('http', 'ws', 1)}/v1/stream",
-        f"HTTP        {where.http}/healthz  /readyz  /metrics",
+        f"HTTP        {where.http}/healthz  /readyz  /metrics  /v1/meetings",
         f"{broker:<11} {where.kafka}",
         "stenograph is ready; Ctrl-C stops everything it started",
     ]

@@ -81,6 +81,20 @@ class Settings(BaseSettings):
     topic_replication_factor: int = Field(default=1, ge=1)
     #: Records waiting for the broker; beyond this, new ones are dropped and counted.
     publish_queue_size: int = Field(default=10_000, ge=1)
+    notes_topic: str = "stenograph.notes.v1"
+    transcripts_dlq_topic: str = "stenograph.transcripts.dlq.v1"
+
+    # --- notes -----------------------------------------------------------------------------
+    #: Where transcripts and notes are stored (SQLAlchemy URL): SQLite in the working folder
+    #: by default; PostgreSQL in production (postgresql+asyncpg://user@host/db).
+    database_url: str = "sqlite+aiosqlite:///stenograph.db"
+    #: Run a summariser (Kafka consumer) inside `stenograph up`.
+    summariser: bool = True
+    summariser_group: str = "stenograph-summariser"
+    #: Rolling notes are rewritten after this much new speech in the meeting.
+    rolling_notes_speech_s: float = Field(default=30.0, gt=0)
+    #: A meeting with no event for this long gets its final notes even without an end event.
+    meeting_idle_timeout_s: float = Field(default=600.0, gt=0)
 
     # --- observability ---------------------------------------------------------------------
     log_level: str = "INFO"

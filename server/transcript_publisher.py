@@ -50,7 +50,7 @@ _WARN_INTERVAL_S: Final = 10.0
 class _Record:
     topic: str
     key: bytes
-    value: bytes
+    value: bytes | None  # None: a tombstone
     headers: list[tuple[str, bytes]]
 
 
@@ -163,6 +163,10 @@ class TranscriptPublisher:
         """Queue a stream start/end event for the meetings topic."""
         self._enqueue(self._settings.meetings_topic, event, "stenograph.v1.MeetingEvent")
 
+    def publish_notes_tombstone(self, meeting_id: str) -> None:
+        """Queue a tombstone: compaction then erases the meeting's notes from the notes topic."""
+        self._put(_Record(self._settings.notes_topic, meeting_id.encode(), None, []))
+
     def _enqueue(self, topic: str, event: TranscriptEvent | MeetingEvent, schema: str) -> None:
         try:
             # Serialised now, not in the background task: the caller may reuse the message,
@@ -174,6 +178,10 @@ class TranscriptPublisher:
             PUBLISH_ERRORS.labels(topic).inc()
             log.exception("cannot encode a %s for %s", schema, topic)
             return
+        self._put(record)
+
+    def _put(self, record: _Record) -> None:
+        topic = record.topic
         if self._queue is None or self._closing:
             DROPPED.labels(topic).inc()
             self._warn("closed", "publisher not running: dropped a record for %s", topic)

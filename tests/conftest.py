@@ -70,6 +70,7 @@ def start_node(tmp_dir: Path, **settings: str) -> Iterator[RunningNode]:
         "STENOGRAPH_HTTP_PORT": str(http_port),
         "STENOGRAPH_EMBEDDED_BROKER_PORT": str(broker_port),
         "STENOGRAPH_CONFIG": str(tmp_dir / "absent.toml"),
+        "STENOGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_dir / 'stenograph.db'}",
         **{f"STENOGRAPH_{k.upper()}": v for k, v in settings.items()},
     }
     log_path = tmp_dir / "node.log"

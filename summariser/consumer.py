@@ -1,0 +1,325 @@
+"""The summariser: a Kafka consumer group that turns transcript events into stored notes.
+
+Members of the `stenograph-summariser` group share meetings by partition (the key is the
+meeting id, so all of a meeting's events share a partition of each topic). A batch is
+processed completely — segments stored, stream ends recorded, any notes it makes due written
+and published — before its offsets are committed, so a crash or a rebalance replays it to
+whoever owns the partition next, and replay changes nothing: segments are keyed by meeting
+and segment id, notes by meeting, kind and version (the offset of the last event covered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from google.protobuf import json_format
+from prometheus_client import Counter
+from stenograph.v1 import notes_pb2 as npb
+from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
+
+from server.settings import Settings
+from server.transcript_publisher import encode_event, record_headers
+from summariser.offline_notes import OfflineNotesWriter
+from summariser.store import NotesStore
+from summariser.transcript import Segment
+
+log = logging.getLogger(__name__)
+
+NOTES_WRITTEN: Final = Counter(
+    "stenograph_notes_written", "Notes versions stored and published.", ["kind", "backend"]
+)
+DEAD_LETTERS: Final = Counter(
+    "stenograph_transcript_dead_letters", "Events sent to the dead-letter topic.", ["topic"]
+)
+
+
+#: Pause before a failed batch is read again.
+RETRY_PAUSE_S = 2.0
+
+
+class BadEvent(ValueError):
+    """An event that can never be processed; it goes to the dead-letter topic."""
+
+
+def parse_transcript_event(value: bytes | None) -> TranscriptEvent:
+    try:
+        event = json_format.Parse(value or b"", TranscriptEvent(), ignore_unknown_fields=True)
+    except (json_format.ParseError, UnicodeDecodeError) as e:
+        raise BadEvent(f"not a TranscriptEvent in its JSON mapping: {e}") from e
+    if not event.meeting_id or not event.segment_id or not event.stream_id:
+        raise BadEvent("meeting_id, stream_id and segment_id are required")
+    if not event.is_final:
+        raise BadEvent("only finals belong on the transcripts topic")
+    return event
+
+
+def parse_meeting_event(value: bytes | None) -> MeetingEvent:
+    try:
+        event = json_format.Parse(value or b"", MeetingEvent(), ignore_unknown_fields=True)
+    except (json_format.ParseError, UnicodeDecodeError) as e:
+        raise BadEvent(f"not a MeetingEvent in its JSON mapping: {e}") from e
+    if not event.meeting_id or not event.stream_id:
+        raise BadEvent("meeting_id and stream_id are required")
+    return event
+
+
+def segment_of(event: TranscriptEvent) -> Segment:
+    started = event.stream_started_at if event.HasField("stream_started_at") else event.emitted_at
+    start_s = event.start.ToTimedelta().total_seconds()
+    return Segment(
+        segment_id=event.segment_id,
+        participant_id=event.participant.id or event.stream_id,
+        display_name=event.participant.display_name or event.participant.id,
+        start_s=start_s,
+        end_s=event.end.ToTimedelta().total_seconds(),
+        text=event.text,
+        spoken_at=started.ToDatetime(dt.UTC).timestamp() + start_s,
+    )
+
+
+@dataclass
+class _Meeting:
+    writer: OfflineNotesWriter
+    last_offset: int = -1
+    speech_since_rolling_s: float = 0.0
+    last_event: float = field(default_factory=time.monotonic)
+
+
+class Summariser:
+    """Consume, store, write notes, publish; `start()`, then `run()` until `stop()`."""
+
+    def __init__(self, settings: Settings, bootstrap_servers: str, store: NotesStore) -> None:
+        self._settings = settings
+        self._bootstrap = bootstrap_servers
+        self._store = store
+        self._meetings: dict[str, _Meeting] = {}
+        self._consumer: Any = None
+        self._producer: Any = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        s = self._settings
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=f"{s.kafka_client_id}-summariser",
+            acks="all",
+            enable_idempotence=s.kafka_idempotence,
+        )
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=s.summariser_group,
+            client_id=f"{s.kafka_client_id}-summariser",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        self._consumer.subscribe(
+            [s.transcripts_topic, s.meetings_topic], listener=_ForgetOnRebalance(self._meetings)
+        )
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def run(self) -> None:
+        """Process batches until stopped; offsets are committed after each batch is done."""
+        while not self._stopping.is_set():
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
+            for tp, records in batches.items():
+                try:
+                    await self._process(tp.topic, records)
+                except Exception:
+                    # The store or the broker failed: read the batch again after a pause,
+                    # uncommitted (processing it twice changes nothing).
+                    log.exception("summariser batch failed; retrying", extra={"topic": tp.topic})
+                    self._meetings.clear()
+                    self._consumer.seek(tp, records[0].offset)
+                    await asyncio.sleep(RETRY_PAUSE_S)
+                    continue
+                await self._consumer.commit({tp: records[-1].offset + 1})
+            await self._finish_idle_meetings()
+
+    async def _process(self, topic: str, records: list[Any]) -> None:
+        s = self._settings
+        if topic == s.transcripts_topic:
+            await self._on_transcripts(records)
+        elif topic == s.meetings_topic:
+            for record in records:
+                try:
+                    event = parse_meeting_event(record.value)
+                except BadEvent as e:
+                    await self._dead_letter(record, str(e))
+                    continue
+                await self._on_meeting_event(event)
+
+    async def _on_transcripts(self, records: Iterable[Any]) -> None:
+        by_meeting: dict[str, list[tuple[Segment, str, int, TranscriptEvent]]] = {}
+        for record in records:
+            try:
+                event = parse_transcript_event(record.value)
+            except BadEvent as e:
+                await self._dead_letter(record, str(e))
+                continue
+            by_meeting.setdefault(event.meeting_id, []).append(
+                (segment_of(event), event.stream_id, record.offset, event)
+            )
+        for meeting_id, rows in by_meeting.items():
+            await self._store.add_segments(meeting_id, [(s, sid, off) for s, sid, off, _ in rows])
+            meeting = await self._meeting(meeting_id, _day_of(rows[0][3]))
+            new = [s for s, *_ in rows]
+            meeting.writer.add(new)
+            meeting.last_offset = max(meeting.last_offset, rows[-1][2])
+            meeting.speech_since_rolling_s += sum(max(0.0, s.end_s - s.start_s) for s in new)
+            meeting.last_event = time.monotonic()
+            if await self._finish_if_complete(meeting_id, meeting):
+                continue
+            if meeting.speech_since_rolling_s >= self._settings.rolling_notes_speech_s:
+                await self._write(meeting_id, meeting, npb.MeetingNotes.KIND_ROLLING)
+
+    async def _on_meeting_event(self, event: MeetingEvent) -> None:
+        ended = event.kind == MeetingEvent.KIND_STREAM_ENDED
+        await self._store.stream_event(
+            event.meeting_id,
+            event.stream_id,
+            event.participant.id or event.stream_id,
+            event.participant.display_name,
+            ended=ended,
+            finals=event.finals if ended else None,
+        )
+        if ended:
+            meeting = await self._meeting(event.meeting_id, event.emitted_at.ToDatetime().date())
+            await self._finish_if_complete(event.meeting_id, meeting)
+
+    async def _finish_if_complete(self, meeting_id: str, meeting: _Meeting) -> bool:
+        """Write the final notes once the last participant left and all finals are stored.
+
+        The meetings and transcripts topics are read independently, so a stream's end can
+        arrive before its last finals; its end event says how many finals to wait for.
+        """
+        if not await self._store.meeting_complete(meeting_id):
+            return False
+        if not await self._store.has_notes(meeting_id, "final", max(0, meeting.last_offset)):
+            await self._write_final(meeting_id, meeting)
+        self._meetings.pop(meeting_id, None)
+        return True
+
+    async def _meeting(self, meeting_id: str, day: dt.date) -> _Meeting:
+        """The meeting's writer; after a restart or rebalance, rebuilt from the store."""
+        meeting = self._meetings.get(meeting_id)
+        if meeting is None:
+            writer = OfflineNotesWriter(meeting_id, day)
+            writer.add(await self._store.segments(meeting_id))
+            offset = await self._store.last_offset(meeting_id)
+            meeting = _Meeting(writer, -1 if offset is None else offset)
+            self._meetings[meeting_id] = meeting
+        return meeting
+
+    async def _write_final(self, meeting_id: str, meeting: _Meeting) -> None:
+        """Final notes: one pass over the whole stored transcript, in the order it was said.
+
+        Rolling notes read finals as they arrive, which for streams sent faster than real
+        time is not the order they were spoken in; ids come from the sentences, so they carry.
+        """
+        writer = OfflineNotesWriter(meeting_id, meeting.writer.meeting_day)
+        writer.add(await self._store.segments(meeting_id))
+        meeting.writer = writer
+        await self._write(meeting_id, meeting, npb.MeetingNotes.KIND_FINAL)
+
+    async def _write(self, meeting_id: str, meeting: _Meeting, kind: int) -> None:
+        notes = meeting.writer.notes(kind, version=max(0, meeting.last_offset))
+        meeting.speech_since_rolling_s = 0.0
+        stored = await self._store.save_notes(notes)
+        await self._producer.send_and_wait(
+            self._settings.notes_topic,
+            key=meeting_id.encode(),
+            value=encode_event(notes),
+            headers=record_headers("stenograph.v1.MeetingNotes"),
+        )
+        kind_name = "final" if kind == npb.MeetingNotes.KIND_FINAL else "rolling"
+        NOTES_WRITTEN.labels(kind_name, notes.backend).inc()
+        log.info(
+            "notes written",
+            extra={
+                "meeting_id": meeting_id,
+                "kind": kind_name,
+                "version": notes.version,
+                "replayed": not stored,
+                "decisions": len(notes.decisions),
+                "action_items": len(notes.action_items),
+            },
+        )
+
+    async def _finish_idle_meetings(self) -> None:
+        idle_after = self._settings.meeting_idle_timeout_s
+        now = time.monotonic()
+        for meeting_id, meeting in list(self._meetings.items()):
+            if now - meeting.last_event >= idle_after:
+                await self._write_final(meeting_id, meeting)
+                self._meetings.pop(meeting_id, None)
+
+    async def _dead_letter(self, record: Any, reason: str) -> None:
+        DEAD_LETTERS.labels(record.topic).inc()
+        log.warning(
+            "malformed event sent to the dead-letter topic",
+            extra={"topic": record.topic, "offset": record.offset, "reason": reason},
+        )
+        source = json.dumps(
+            {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        )
+        await self._producer.send_and_wait(
+            self._settings.transcripts_dlq_topic,
+            key=record.key,
+            value=record.value,
+            headers=[("reason", reason.encode()), ("source", source.encode())],
+        )
+
+
+def _day_of(event: TranscriptEvent) -> dt.date:
+    stamp = event.stream_started_at if event.HasField("stream_started_at") else event.emitted_at
+    return stamp.ToDatetime().date()
+
+
+class _ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Drop cached writers when partitions move: the next event rebuilds them from the store."""
+
+    def __init__(self, meetings: dict[str, _Meeting]) -> None:
+        self._meetings = meetings
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        self._meetings.clear()
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        self._meetings.clear()
+
+
+@contextlib.asynccontextmanager
+async def running_summariser(
+    settings: Settings, bootstrap_servers: str, store: NotesStore
+) -> AsyncIterator[Summariser]:
+    """A started summariser consuming in the background; stopped and closed on exit."""
+    summariser = Summariser(settings, bootstrap_servers, store)
+    await summariser.start()
+    task = asyncio.create_task(summariser.run(), name="summariser")
+    try:
+        yield summariser
+    finally:
+        await summariser.stop()
+        try:
+            await asyncio.wait_for(task, timeout=10.0)
+        finally:
+            await summariser.close()
