@@ -1,4 +1,4 @@
-"""gRPC front door: `stenograph.v1.Transcription`, health and reflection."""
+"""gRPC front door: `stenograph.v1.Transcription`, `stenograph.v1.Notes`, health, reflection."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import logging
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from stenograph.v1 import notes_pb2 as npb
+from stenograph.v1 import notes_pb2_grpc as npb_grpc
 from stenograph.v1 import transcription_pb2 as pb
 from stenograph.v1 import transcription_pb2_grpc as pb_grpc
 
 from server.node import Node
+from server.notes_grpc import NotesServicer
 from server.stream_call import ClientGone, StreamCall
 from streaming.errors import InvalidConfig, StreamError
+from summariser.store import NotesStore
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +26,7 @@ log = logging.getLogger(__name__)
 #: OUT_OF_RANGE with an explanation rather than the transport's RESOURCE_EXHAUSTED.
 GRPC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Transcription"].full_name
+NOTES_SERVICE_NAME = npb.DESCRIPTOR.services_by_name["Notes"].full_name
 #: How long an ending stream keeps reading (and discarding) what the client still sends.
 LINGER_S = 1.0
 
@@ -108,7 +113,9 @@ class TranscriptionServicer(pb_grpc.TranscriptionServicer):
             return
 
 
-async def start_grpc_server(node: Node, host: str, port: int) -> tuple[grpc.aio.Server, int]:
+async def start_grpc_server(
+    node: Node, host: str, port: int, store: NotesStore | None = None
+) -> tuple[grpc.aio.Server, int]:
     """Start serving; returns the server and the port it bound (port 0 picks one)."""
     server = grpc.aio.server(
         options=[
@@ -119,16 +126,20 @@ async def start_grpc_server(node: Node, host: str, port: int) -> tuple[grpc.aio.
     pb_grpc.add_TranscriptionServicer_to_server(  # type: ignore[no-untyped-call]
         TranscriptionServicer(node), server
     )
+    services = [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME]
+    if store is not None:
+        npb_grpc.add_NotesServicer_to_server(  # type: ignore[no-untyped-call]
+            NotesServicer(store, node), server
+        )
+        services.append(NOTES_SERVICE_NAME)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    reflection.enable_server_reflection(services, server)
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot listen for gRPC on {host}:{port}")
     await server.start()
     serving = health_pb2.HealthCheckResponse.SERVING
-    await health_servicer.set("", serving)
-    await health_servicer.set(SERVICE_NAME, serving)
+    for name in ("", *services[:1], *services[3:]):  # ours, not health's and reflection's
+        await health_servicer.set(name, serving)
     return server, bound

@@ -95,7 +95,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         stack.callback(node.close)
 
         grpc_server, grpc_port = await start_grpc_server(
-            node, settings.grpc_host, settings.grpc_port
+            node, settings.grpc_host, settings.grpc_port, store
         )
         stack.push_async_callback(grpc_server.stop, SHUTDOWN_GRACE_S)
         http_server, http_task, http_port = await _start_http(node, store, settings)
@@ -121,7 +121,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 def _announce(where: Listening) -> None:
     broker = "embedded Tansu broker" if where.embedded_broker else "Kafka"
     lines = [
-        f"gRPC        {where.grpc}  (stenograph.v1.Transcription, health, reflection)",
+        f"gRPC        {where.grpc}  (stenograph.v1.Transcription, Notes, health, reflection)",
         f"WebSocket   {where.http.replace('http', 'ws', 1)}/v1/stream",
         f"HTTP        {where.http}/healthz  /readyz  /metrics  /v1/meetings",
         f"{broker:<11} {where.kafka}",

@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 import pytest_asyncio
 from confluent_kafka import Producer
 from conftest import ROOT, RunningNode, start_node
+from google.protobuf import json_format
 from kafka_broker import read_topic
+from stenograph.v1 import notes_pb2 as npb
+from stenograph.v1 import notes_pb2_grpc as npb_grpc
 from support_meeting import meeting_tracks
 
 MEETING_ID = "launch-review"
@@ -202,6 +206,38 @@ def test_notes_as_markdown_and_transcript_as_text_vtt_and_srt(
     bad = httpx.get(f"{base}/transcript", params={"format": "docx"})
     assert bad.status_code == 400
     assert bad.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_same_notes_and_transcript_over_grpc(
+    meeting: Meeting, notes_node: RunningNode
+) -> None:
+    async with grpc.aio.insecure_channel(notes_node.grpc_target) as channel:
+        notes = npb_grpc.NotesStub(channel)  # type: ignore[no-untyped-call]
+        got = await notes.GetNotes(npb.GetNotesRequest(meeting_id=MEETING_ID))
+        as_json = json_format.MessageToDict(got.notes, preserving_proto_field_name=True)
+        assert as_json == meeting.notes
+        listed = await notes.ListMeetings(npb.ListMeetingsRequest())
+        (info,) = [m for m in listed.meetings if m.meeting_id == MEETING_ID]
+        assert info.HasField("ended_at")
+        transcript = await notes.GetTranscript(npb.GetTranscriptRequest(meeting_id=MEETING_ID))
+        speakers = {s.participant_id for s in transcript.segments}
+        assert speakers == {"Alice", "Bob", "Carol", "David"}
+        # A finished meeting's watch sends its final notes and ends.
+        async with asyncio.timeout(10):
+            watched = [r.notes async for r in notes.WatchNotes(
+                npb.WatchNotesRequest(meeting_id=MEETING_ID))]  # fmt: skip
+        assert [w.kind for w in watched] == [npb.MeetingNotes.KIND_FINAL]
+        for call, request in (
+            (notes.GetNotes, npb.GetNotesRequest(meeting_id="no-such-meeting")),
+            (notes.GetTranscript, npb.GetTranscriptRequest(meeting_id="no-such-meeting")),
+            (notes.DeleteMeeting, npb.DeleteMeetingRequest(meeting_id="no-such-meeting")),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as missing:
+                await call(request)
+            assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.aio.AioRpcError) as empty:
+            await notes.GetNotes(npb.GetNotesRequest())
+        assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def test_the_cli_prints_notes_transcripts_and_meetings(

@@ -146,3 +146,93 @@ class OpenQuestion(_message.Message):
     asked_by_participant_id: str
     citations: _containers.RepeatedCompositeFieldContainer[Citation]
     def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., asked_by_participant_id: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ...) -> None: ...
+
+class GetNotesRequest(_message.Message):
+    __slots__ = ("meeting_id", "kind")
+    MEETING_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    meeting_id: str
+    kind: MeetingNotes.Kind
+    def __init__(self, meeting_id: _Optional[str] = ..., kind: _Optional[_Union[MeetingNotes.Kind, str]] = ...) -> None: ...
+
+class GetNotesResponse(_message.Message):
+    __slots__ = ("notes",)
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    notes: MeetingNotes
+    def __init__(self, notes: _Optional[_Union[MeetingNotes, _Mapping]] = ...) -> None: ...
+
+class ListMeetingsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class MeetingInfo(_message.Message):
+    __slots__ = ("meeting_id", "first_event_at", "last_event_at", "ended_at")
+    MEETING_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_EVENT_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_EVENT_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    meeting_id: str
+    first_event_at: _timestamp_pb2.Timestamp
+    last_event_at: _timestamp_pb2.Timestamp
+    ended_at: _timestamp_pb2.Timestamp
+    def __init__(self, meeting_id: _Optional[str] = ..., first_event_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_event_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListMeetingsResponse(_message.Message):
+    __slots__ = ("meetings",)
+    MEETINGS_FIELD_NUMBER: _ClassVar[int]
+    meetings: _containers.RepeatedCompositeFieldContainer[MeetingInfo]
+    def __init__(self, meetings: _Optional[_Iterable[_Union[MeetingInfo, _Mapping]]] = ...) -> None: ...
+
+class WatchNotesRequest(_message.Message):
+    __slots__ = ("meeting_id",)
+    MEETING_ID_FIELD_NUMBER: _ClassVar[int]
+    meeting_id: str
+    def __init__(self, meeting_id: _Optional[str] = ...) -> None: ...
+
+class WatchNotesResponse(_message.Message):
+    __slots__ = ("notes",)
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    notes: MeetingNotes
+    def __init__(self, notes: _Optional[_Union[MeetingNotes, _Mapping]] = ...) -> None: ...
+
+class GetTranscriptRequest(_message.Message):
+    __slots__ = ("meeting_id",)
+    MEETING_ID_FIELD_NUMBER: _ClassVar[int]
+    meeting_id: str
+    def __init__(self, meeting_id: _Optional[str] = ...) -> None: ...
+
+class TranscriptSegment(_message.Message):
+    __slots__ = ("segment_id", "participant_id", "display_name", "start", "end", "text")
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    segment_id: str
+    participant_id: str
+    display_name: str
+    start: _duration_pb2.Duration
+    end: _duration_pb2.Duration
+    text: str
+    def __init__(self, segment_id: _Optional[str] = ..., participant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., start: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., end: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., text: _Optional[str] = ...) -> None: ...
+
+class GetTranscriptResponse(_message.Message):
+    __slots__ = ("meeting_id", "segments")
+    MEETING_ID_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    meeting_id: str
+    segments: _containers.RepeatedCompositeFieldContainer[TranscriptSegment]
+    def __init__(self, meeting_id: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[TranscriptSegment, _Mapping]]] = ...) -> None: ...
+
+class DeleteMeetingRequest(_message.Message):
+    __slots__ = ("meeting_id",)
+    MEETING_ID_FIELD_NUMBER: _ClassVar[int]
+    meeting_id: str
+    def __init__(self, meeting_id: _Optional[str] = ...) -> None: ...
+
+class DeleteMeetingResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

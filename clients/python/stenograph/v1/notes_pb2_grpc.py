@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from stenograph.v1 import notes_pb2 as stenograph_dot_v1_dot_notes__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -22,3 +23,256 @@ if _version_not_supported:
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
+
+
+class NotesStub:
+    """Meetings, their notes and transcripts, as the summarisers stored them.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetNotes = channel.unary_unary(
+                '/stenograph.v1.Notes/GetNotes',
+                request_serializer=stenograph_dot_v1_dot_notes__pb2.GetNotesRequest.SerializeToString,
+                response_deserializer=stenograph_dot_v1_dot_notes__pb2.GetNotesResponse.FromString,
+                _registered_method=True)
+        self.ListMeetings = channel.unary_unary(
+                '/stenograph.v1.Notes/ListMeetings',
+                request_serializer=stenograph_dot_v1_dot_notes__pb2.ListMeetingsRequest.SerializeToString,
+                response_deserializer=stenograph_dot_v1_dot_notes__pb2.ListMeetingsResponse.FromString,
+                _registered_method=True)
+        self.WatchNotes = channel.unary_stream(
+                '/stenograph.v1.Notes/WatchNotes',
+                request_serializer=stenograph_dot_v1_dot_notes__pb2.WatchNotesRequest.SerializeToString,
+                response_deserializer=stenograph_dot_v1_dot_notes__pb2.WatchNotesResponse.FromString,
+                _registered_method=True)
+        self.GetTranscript = channel.unary_unary(
+                '/stenograph.v1.Notes/GetTranscript',
+                request_serializer=stenograph_dot_v1_dot_notes__pb2.GetTranscriptRequest.SerializeToString,
+                response_deserializer=stenograph_dot_v1_dot_notes__pb2.GetTranscriptResponse.FromString,
+                _registered_method=True)
+        self.DeleteMeeting = channel.unary_unary(
+                '/stenograph.v1.Notes/DeleteMeeting',
+                request_serializer=stenograph_dot_v1_dot_notes__pb2.DeleteMeetingRequest.SerializeToString,
+                response_deserializer=stenograph_dot_v1_dot_notes__pb2.DeleteMeetingResponse.FromString,
+                _registered_method=True)
+
+
+class NotesServicer:
+    """Meetings, their notes and transcripts, as the summarisers stored them.
+    """
+
+    def GetNotes(self, request, context):
+        """The newest notes of a meeting (of one kind if asked). NOT_FOUND until there are any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMeetings(self, request, context):
+        """Meetings with stored data, most recently active first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchNotes(self, request, context):
+        """The current notes, then every new version as it is stored; ends after the final notes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTranscript(self, request, context):
+        """The stored final segments of a meeting, in the order they were said.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMeeting(self, request, context):
+        """Erases the meeting's transcript, notes and state, and publishes a tombstone for its
+        notes on `stenograph.notes.v1`. NOT_FOUND if nothing is stored for it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_NotesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetNotes': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotes,
+                    request_deserializer=stenograph_dot_v1_dot_notes__pb2.GetNotesRequest.FromString,
+                    response_serializer=stenograph_dot_v1_dot_notes__pb2.GetNotesResponse.SerializeToString,
+            ),
+            'ListMeetings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMeetings,
+                    request_deserializer=stenograph_dot_v1_dot_notes__pb2.ListMeetingsRequest.FromString,
+                    response_serializer=stenograph_dot_v1_dot_notes__pb2.ListMeetingsResponse.SerializeToString,
+            ),
+            'WatchNotes': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchNotes,
+                    request_deserializer=stenograph_dot_v1_dot_notes__pb2.WatchNotesRequest.FromString,
+                    response_serializer=stenograph_dot_v1_dot_notes__pb2.WatchNotesResponse.SerializeToString,
+            ),
+            'GetTranscript': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTranscript,
+                    request_deserializer=stenograph_dot_v1_dot_notes__pb2.GetTranscriptRequest.FromString,
+                    response_serializer=stenograph_dot_v1_dot_notes__pb2.GetTranscriptResponse.SerializeToString,
+            ),
+            'DeleteMeeting': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMeeting,
+                    request_deserializer=stenograph_dot_v1_dot_notes__pb2.DeleteMeetingRequest.FromString,
+                    response_serializer=stenograph_dot_v1_dot_notes__pb2.DeleteMeetingResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'stenograph.v1.Notes', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('stenograph.v1.Notes', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Notes:
+    """Meetings, their notes and transcripts, as the summarisers stored them.
+    """
+
+    @staticmethod
+    def GetNotes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stenograph.v1.Notes/GetNotes',
+            stenograph_dot_v1_dot_notes__pb2.GetNotesRequest.SerializeToString,
+            stenograph_dot_v1_dot_notes__pb2.GetNotesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMeetings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stenograph.v1.Notes/ListMeetings',
+            stenograph_dot_v1_dot_notes__pb2.ListMeetingsRequest.SerializeToString,
+            stenograph_dot_v1_dot_notes__pb2.ListMeetingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchNotes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/stenograph.v1.Notes/WatchNotes',
+            stenograph_dot_v1_dot_notes__pb2.WatchNotesRequest.SerializeToString,
+            stenograph_dot_v1_dot_notes__pb2.WatchNotesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTranscript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stenograph.v1.Notes/GetTranscript',
+            stenograph_dot_v1_dot_notes__pb2.GetTranscriptRequest.SerializeToString,
+            stenograph_dot_v1_dot_notes__pb2.GetTranscriptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMeeting(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stenograph.v1.Notes/DeleteMeeting',
+            stenograph_dot_v1_dot_notes__pb2.DeleteMeetingRequest.SerializeToString,
+            stenograph_dot_v1_dot_notes__pb2.DeleteMeetingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
