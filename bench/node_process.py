@@ -33,6 +33,7 @@ class RunningNode:
     grpc_target: str
     ws_url: str
     http_url: str
+    kafka_bootstrap: str
     log_path: Path
     settings: dict[str, str]
 
@@ -82,6 +83,7 @@ def start_node(log_dir: Path, settings: Mapping[str, str]) -> Iterator[RunningNo
             grpc_target=f"127.0.0.1:{grpc_port}",
             ws_url=f"ws://127.0.0.1:{http_port}",
             http_url=f"http://127.0.0.1:{http_port}",
+            kafka_bootstrap=f"127.0.0.1:{broker_port}",
             log_path=log_path,
             settings=dict(settings),
         )

@@ -33,15 +33,19 @@ MEETING = [
 ]
 
 
-def meeting_tracks(folder: Path) -> dict[str, Path]:
+def meeting_tracks(
+    folder: Path,
+    script: list[tuple[str, str]] = MEETING,
+    voices: dict[str, str] = VOICES,
+) -> dict[str, Path]:
     """Each participant's microphone: their turns where they speak, silence elsewhere."""
     turns = []
-    for i, (who, text) in enumerate(MEETING):
-        wav = espeak_wav(text, folder / f"turn{i}.wav", voice=VOICES[who])
+    for i, (who, text) in enumerate(script):
+        wav = espeak_wav(text, folder / f"turn{i}.wav", voice=voices[who])
         turns.append((who, np.frombuffer(decode_file(wav), "<i2")))
     gap = round(TURN_GAP_S * RATE)
     total = sum(t.size + gap for _, t in turns) + gap
-    tracks = {who: np.zeros(total, np.int16) for who in VOICES}
+    tracks = {who: np.zeros(total, np.int16) for who in voices}
     cursor = gap
     for who, audio in turns:
         tracks[who][cursor : cursor + audio.size] = audio
