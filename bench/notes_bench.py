@@ -66,6 +66,7 @@ def read_all(bootstrap: str, topic: str) -> list[Any]:
 
 
 async def stream_meeting(node: RunningNode, meeting: ScriptedMeeting, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     tracks = meeting_tracks(folder, meeting.script, meeting.voices)
 
     async def one(who: str, path: Path) -> None:
