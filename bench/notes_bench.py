@@ -65,9 +65,13 @@ def read_all(bootstrap: str, topic: str) -> list[Any]:
 # -- part 1: scripted meetings through the whole pipeline ---------------------------------------
 
 
-async def stream_meeting(node: RunningNode, meeting: ScriptedMeeting, folder: Path) -> None:
+def synthesise(meeting: ScriptedMeeting, folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    tracks = meeting_tracks(folder, meeting.script, meeting.voices)
+    return meeting_tracks(folder, meeting.script, meeting.voices)
+
+
+async def stream_meeting(node: RunningNode, meeting: ScriptedMeeting, folder: Path) -> None:
+    tracks = await asyncio.to_thread(synthesise, meeting, folder)
 
     async def one(who: str, path: Path) -> None:
         process = await asyncio.create_subprocess_exec(

@@ -38,10 +38,13 @@ _UNNAMED_REQUEST = re.compile(
     _LEAD + r"(?:\w+,\s+)?(?:can|could|would)\s+you\s+(?:please\s+)?(?P<task>[^?!]+?)[.?!]*$",
     re.IGNORECASE,
 )
+#: "Carol will take that, not Bob". With "not <name>" after it, any one word may stand for
+#: "that" (speech recognition turns it into "Matt" or "this one").
 _REASSIGN = re.compile(
     r"\b(?:actually,?\s+|instead,?\s+)?" + _NAME + r"\s+(?:will|should|can|is going to|'ll)\s+"
-    r"(?:take|handle|own|do)\s+(?:that|this|it)(?:\s+(?:one|instead|over))?"
-    r"(?:,?\s+not\s+(?-i:(?P<previous>[A-Z][a-z]+)))?",
+    r"(?:take|handle|own|do)\s+(?:"
+    r"(?:that|this|it)(?:\s+(?:one|instead|over))?(?:,?\s+not\s+(?-i:(?P<previous>[A-Z][a-z]+)))?"
+    r"|\w+(?:\s+one)?,?\s+not\s+(?-i:(?P<instead_of>[A-Z][a-z]+)))",
     re.IGNORECASE,
 )
 _THIRD_PERSON = re.compile(
@@ -70,8 +73,8 @@ _AGREE = re.compile(
 )
 #: "Let's…" that opens an agenda item rather than deciding something.
 _AGENDA = re.compile(
-    r"^(?:talk about|discuss|move on to|turn to|look at|go over|review|start with|begin with)"
-    r"\s+(?P<topic>.+)",
+    r"^(?:talk|discuss|move on to|turn to|look at|go over|review|start with|begin with)\b"
+    r"(?:\s+about)?\s+(?P<topic>.+)",
     re.IGNORECASE,
 )
 _NOT_A_DECISION = re.compile(
@@ -200,9 +203,14 @@ class OfflineNotesWriter:
 
     def _decide(self, sentence: Sentence, what: str, status: int) -> None:
         # A rejection or deferral of an earlier proposal changes that decision, not a new one.
+        # One that follows a proposal directly refers to it even when a word was misheard
+        # ("let's not move the sermons" after "let's move the servers"): one word in common.
         if status != npb.Decision.STATUS_AGREED:
-            for decision in reversed(self._decisions):
-                if _same_subject(decision.text, what):
+            for age, decision in enumerate(reversed(self._decisions)):
+                latest = age == 0 and decision.status == npb.Decision.STATUS_AGREED
+                if _same_subject(decision.text, what) or (
+                    latest and _content(decision.text) & _content(what)
+                ):
                     decision.status = status  # type: ignore[assignment]
                     decision.citations.append(citation(sentence))
                     return
@@ -249,7 +257,7 @@ class OfflineNotesWriter:
             return False
         if not self._actions:  # "that" refers to nothing we caught; not a task of its own
             return True
-        previous = (m.group("previous") or "").lower()
+        previous = (m.group("previous") or m.group("instead_of") or "").lower()
         candidates = [a for a in self._actions if a.owner_as_spoken.lower() == previous]
         item = (candidates or self._actions)[-1]
         item.owner_as_spoken = m.group("name")

@@ -183,6 +183,47 @@ def test_a_request_to_someone_unnamed_waits_for_an_owner() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("handover", "owner"),
+    [
+        ("Actually, Carol will take Matt, not Bob.", "carol"),  # "that", misheard
+        ("Carol will handle this one, not Bob.", "carol"),
+        ("Dana will do it instead.", "dana"),
+    ],
+)
+def test_handovers_as_speech_recognition_writes_them(handover: str, owner: str) -> None:
+    writer = OfflineNotesWriter("m", MEETING_DAY)
+    said = [
+        ("alice", "Bob, can you send the revised budget by Friday?"),
+        ("alice", handover),
+        ("carol", "Sure."),
+        ("dana", "Okay."),
+    ]
+    writer.add(segments(said))
+    (budget,) = writer.notes(npb.MeetingNotes.KIND_ROLLING, version=1).action_items
+    assert budget.owner_participant_id == owner
+
+
+def test_a_rejection_right_after_a_proposal_refers_to_it_despite_a_misheard_word() -> None:
+    writer = OfflineNotesWriter("m", MEETING_DAY)
+    said = [
+        ("carol", "Let's move the servers to a new region."),
+        ("bob", "No, let's not move the sermons this year."),
+    ]
+    writer.add(segments(said))
+    (decision,) = writer.notes(npb.MeetingNotes.KIND_ROLLING, version=1).decisions
+    assert decision.status == npb.Decision.STATUS_REJECTED
+    assert decision.text == "Let's move the servers to a new region."
+
+
+def test_an_agenda_item_is_not_a_decision_even_when_misheard() -> None:
+    writer = OfflineNotesWriter("m", MEETING_DAY)
+    writer.add(segments([("alice", "Good afternoon, let's talk him out on the spring campaign.")]))
+    notes = writer.notes(npb.MeetingNotes.KIND_ROLLING, version=0)
+    assert not notes.decisions
+    assert [t.title for t in notes.topics] == ["Him out on the spring campaign"]
+
+
 def test_a_handover_with_no_task_before_it_is_not_a_task() -> None:
     writer = OfflineNotesWriter("m", MEETING_DAY)
     writer.add(segments([("alice", "Actually, Carol will take that, not Bob.")]))
