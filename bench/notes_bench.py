@@ -31,11 +31,16 @@ from typing import Any
 import httpx
 import numpy as np
 from confluent_kafka import Consumer, Producer, TopicPartition
+from google.protobuf import json_format
 from node_process import ROOT, RunningNode, start_node
 from notes_meetings import MEETINGS, ScriptedMeeting
 from notes_scoring import MeetingScore, id_churn, score_meeting
 from report import git_info, machine_info
+from stenograph.v1 import notes_pb2 as npb
 from support_meeting import meeting_tracks
+
+from summariser.offline_notes import OfflineNotesWriter
+from summariser.transcript import Segment
 
 TRANSCRIPTS, NOTES, MEETINGS_TOPIC = (
     "stenograph.transcripts.v1",
@@ -135,6 +140,44 @@ async def run_meetings(folder: Path, settings: dict[str, str]) -> dict[str, Any]
             c, n = id_churn(meeting_versions)
             churned, compared = churned + c, compared + n
         lags = latencies(node)
+    return {
+        **summarise(scores),
+        "id_churn": churned / max(1, compared),
+        "id_churn_items": [churned, compared],
+        "notes_versions": sum(len(v) for v in versions.values()),
+        "caption_to_notes_s": {
+            "p50": float(np.percentile(lags, 50)) if lags else None,
+            "p95": float(np.percentile(lags, 95)) if lags else None,
+            "count": len(lags),
+        },
+    }
+
+
+def score_on_script() -> dict[str, Any]:
+    """The offline writer on each meeting's script as written (no speech recognition)."""
+    scores = []
+    for meeting in MEETINGS:
+        segments = [
+            Segment(f"{who}-{i}", who, who, 5.0 * i, 5.0 * i + 4.0, text)
+            for i, (who, text) in enumerate(meeting.script)
+        ]
+        writer = OfflineNotesWriter(meeting.meeting_id, dt.date.today())
+        writer.add(segments)
+        notes = json_format.MessageToDict(
+            writer.notes(npb.MeetingNotes.KIND_FINAL, version=len(segments)),
+            preserving_proto_field_name=True,
+        )
+        transcript = {
+            "segments": [
+                {"segment_id": s.segment_id, "participant_id": s.participant_id, "text": s.text}
+                for s in segments
+            ]
+        }
+        scores.append(score_meeting(meeting, notes, transcript))
+    return summarise(scores)
+
+
+def summarise(scores: list[MeetingScore]) -> dict[str, Any]:
     counted = [k for k in vars(scores[0]) if k not in ("meeting_id", "misses")]
     total = {k: sum(getattr(s, k) for s in scores) for k in counted}
     return {
@@ -149,14 +192,6 @@ async def run_meetings(folder: Path, settings: dict[str, str]) -> dict[str, Any]
         "owner_accuracy": total["owners_right"] / max(1, total["actions_found"]),
         "citations_supported": total["citations_supported"] / max(1, total["citations"]),
         "citations": total["citations"],
-        "id_churn": churned / max(1, compared),
-        "id_churn_items": [churned, compared],
-        "notes_versions": sum(len(v) for v in versions.values()),
-        "caption_to_notes_s": {
-            "p50": float(np.percentile(lags, 50)) if lags else None,
-            "p95": float(np.percentile(lags, 95)) if lags else None,
-            "count": len(lags),
-        },
     }
 
 
@@ -279,6 +314,9 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory(prefix="notes-bench-") as tmp:
         folder = Path(tmp)
+        out["quality_on_script"] = score_on_script()
+        shown = {k: v for k, v in out["quality_on_script"].items() if k != "meetings"}
+        print("offline writer on the scripts as written:", json.dumps(shown), flush=True)
         if not args.skip_meetings:
             print("meetings (real time, one stream per participant):", flush=True)
             out["quality"] = asyncio.run(run_meetings(folder, {}))

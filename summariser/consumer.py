@@ -28,6 +28,7 @@ from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
 
 from server.settings import Settings
 from server.transcript_publisher import encode_event, record_headers
+from summariser.notes_backends import NotesBackends
 from summariser.offline_notes import OfflineNotesWriter
 from summariser.store import NotesStore
 from summariser.transcript import Segment
@@ -90,6 +91,8 @@ def segment_of(event: TranscriptEvent) -> Segment:
 class _Meeting:
     writer: OfflineNotesWriter
     last_offset: int = -1
+    #: The last notes written: Claude is asked to keep their items' ids.
+    previous_notes: npb.MeetingNotes | None = None
     speech_since_rolling_s: float = 0.0
     last_event: float = field(default_factory=time.monotonic)
 
@@ -101,6 +104,7 @@ class Summariser:
         self._settings = settings
         self._bootstrap = bootstrap_servers
         self._store = store
+        self._backends = NotesBackends.from_settings(settings)
         self._meetings: dict[str, _Meeting] = {}
         self._consumer: Any = None
         self._producer: Any = None
@@ -135,6 +139,7 @@ class Summariser:
             await self._consumer.stop()
         if self._producer is not None:
             await self._producer.stop()
+        await self._backends.close()
 
     async def run(self) -> None:
         """Process batches until stopped; offsets are committed after each batch is done."""
@@ -152,7 +157,10 @@ class Summariser:
                     await asyncio.sleep(RETRY_PAUSE_S)
                     continue
                 await self._consumer.commit({tp: records[-1].offset + 1})
-            await self._finish_idle_meetings()
+            try:
+                await self._finish_idle_meetings()
+            except Exception:  # the store is down: the next round tries again
+                log.exception("finishing idle meetings failed")
 
     async def _process(self, topic: str, records: list[Any]) -> None:
         s = self._settings
@@ -226,6 +234,8 @@ class Summariser:
             writer.add(await self._store.segments(meeting_id))
             offset = await self._store.last_offset(meeting_id)
             meeting = _Meeting(writer, -1 if offset is None else offset)
+            if self._backends.anthropic is not None:
+                meeting.previous_notes = await self._store.latest_notes(meeting_id)
             self._meetings[meeting_id] = meeting
         return meeting
 
@@ -241,7 +251,14 @@ class Summariser:
         await self._write(meeting_id, meeting, npb.MeetingNotes.KIND_FINAL)
 
     async def _write(self, meeting_id: str, meeting: _Meeting, kind: int) -> None:
-        notes = meeting.writer.notes(kind, version=max(0, meeting.last_offset))
+        notes = await self._backends.notes(
+            meeting.writer,
+            kind=kind,
+            version=max(0, meeting.last_offset),
+            segments=lambda: self._store.segments(meeting_id),
+            previous=meeting.previous_notes,
+        )
+        meeting.previous_notes = notes
         meeting.speech_since_rolling_s = 0.0
         stored = await self._store.save_notes(notes)
         await self._producer.send_and_wait(
