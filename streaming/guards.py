@@ -21,6 +21,9 @@ MAX_LOOP_NGRAM = 6
 MIN_LOOP_REPEATS = 3
 #: A single word needs more repeats: "no no no" is speech.
 MIN_WORD_REPEATS = 4
+#: A whole sentence decoded twice back to back at the end ("Should we offer remote work?
+#: Should we offer remote work?") is Whisper's, not the speaker's; shorter phrases may be both.
+MIN_REPEATED_SENTENCE_WORDS = 4
 #: A hypothesis' last words below this probability are usually invented on trailing noise.
 MIN_TAIL_WORD_PROB = 0.2
 
@@ -48,7 +51,8 @@ def drop_repetition_loop(words: Sequence[Word]) -> list[Word]:
     "the the" is ordinary speech; "we can we can we can we can" running to the end of the
     hypothesis is a decoder loop (Whisper loops until its token budget is spent). Repeats that
     are followed by other words ("Hello. Hello. Hello. Hello. Hello. I didn't know…") were
-    heard, and are kept. Of a loop, the first occurrence is kept.
+    heard, and are kept. Of a loop, the first occurrence is kept; so is the first of a
+    sentence of four or more words that ends the hypothesis twice.
     """
     tokens = [_norm(w) for w in words]
     for start in range(len(tokens)):
@@ -64,6 +68,9 @@ def drop_repetition_loop(words: Sequence[Word]) -> list[Word]:
             runs_to_end = len(tokens) - pos < n
             if runs_to_end and repeats >= (MIN_WORD_REPEATS if n == 1 else MIN_LOOP_REPEATS):
                 return list(words[: start + n])
+    for n in range(len(tokens) // 2, MIN_REPEATED_SENTENCE_WORDS - 1, -1):
+        if tokens[-2 * n : -n] == tokens[-n:]:
+            return list(words[:-n])
     return list(words)
 
 

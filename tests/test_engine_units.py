@@ -212,6 +212,12 @@ class TestGuards:
         looped = words("I said thank you. Thank you. thank you thank you")
         assert texts(drop_repetition_loop(looped)) == "I said thank you."
 
+    def test_a_sentence_decoded_twice_at_the_end_is_kept_once(self) -> None:
+        doubled = words("Should we offer remote work? Should we offer remote work?")
+        assert texts(drop_repetition_loop(doubled)) == "Should we offer remote work?"
+        for text in ("I know. I know.", "Paul said no. Then we offer remote work as planned"):
+            assert texts(drop_repetition_loop(words(text))) == text
+
     def test_ordinary_repetition_is_speech(self) -> None:
         for text in ("the the cat", "no no no", "very very good", "we can we can do it"):
             assert texts(drop_repetition_loop(words(text))) == text
