@@ -66,6 +66,8 @@ def start_node(log_dir: Path, settings: Mapping[str, str]) -> Iterator[RunningNo
         # No stenograph.toml from the working directory: the defaults plus `settings`.
         "STENOGRAPH_CONFIG": str(log_dir / "absent.toml"),
         "STENOGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{log_dir / 'stenograph.db'}",
+        # The offline notes writer, whatever ANTHROPIC_API_KEY the machine has.
+        "STENOGRAPH_NOTES_BACKEND": "offline",
         **{f"STENOGRAPH_{k.upper()}": v for k, v in settings.items()},
     }
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,7 +22,12 @@ class Settings(BaseSettings):
     """Everything a node can be configured with. Units are in the names."""
 
     model_config = SettingsConfigDict(
-        env_prefix="STENOGRAPH_", frozen=True, extra="forbid", validate_default=True
+        env_prefix="STENOGRAPH_",
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        # A field with an alias (the API key) is still set by its name from flags and TOML.
+        validate_by_name=True,
     )
 
     # --- listeners -------------------------------------------------------------------------
@@ -95,12 +100,36 @@ class Settings(BaseSettings):
     rolling_notes_speech_s: float = Field(default=30.0, gt=0)
     #: A meeting with no event for this long gets its final notes even without an end event.
     meeting_idle_timeout_s: float = Field(default=600.0, gt=0)
+    #: Who writes the notes: "offline" (rules, no network), "anthropic" (Claude, falling back
+    #: to offline when it fails) or "auto" (Claude when an API key is configured).
+    notes_backend: Literal["auto", "offline", "anthropic"] = "auto"
+    #: Read from STENOGRAPH_ANTHROPIC_API_KEY, or the SDK's usual ANTHROPIC_API_KEY.
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("STENOGRAPH_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+    )
+    #: None: the API's own (https://api.anthropic.com).
+    anthropic_base_url: str | None = None
+    rolling_notes_model: str = "claude-haiku-4-5"
+    final_notes_model: str = "claude-sonnet-4-6"
+    #: Per API call attempt; the SDK retries 429, 529 and 5xx answers this many times. All
+    #: attempts together stay under Kafka's max poll interval (5 min): the consumer waits.
+    anthropic_timeout_s: float = Field(default=60.0, gt=0)
+    anthropic_max_retries: int = Field(default=3, ge=0)
+    #: A transcript estimated above this many tokens is summarised in parts, then merged.
+    notes_token_budget: int = Field(default=100_000, ge=1000)
 
     # --- observability ---------------------------------------------------------------------
     log_level: str = "INFO"
     log_json: bool = True
     #: "none", "console" (spans on stdout) or "otlp" (needs opentelemetry-exporter-otlp).
     tracing_exporter: Literal["none", "console", "otlp"] = "none"
+
+    @model_validator(mode="after")
+    def _anthropic_needs_a_key(self) -> Settings:
+        if self.notes_backend == "anthropic" and self.anthropic_api_key is None:
+            raise ValueError("notes_backend 'anthropic' needs anthropic_api_key")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from google.protobuf.duration_pb2 import Duration
@@ -101,11 +101,22 @@ SUMMARY_SENTENCES = 3
 TOPIC_WINDOW_S = 120.0
 
 
-def _item_id(prefix: str, key: str) -> str:
+def participant_for(name: str, participants: Mapping[str, str]) -> str:
+    """The participant a spoken name ("Dana") refers to, by first name, full name or id; ""
+    if none does. `participants` maps participant ids to display names."""
+    wanted = name.lower()
+    for participant_id, display_name in participants.items():
+        first = (display_name.split() or [""])[0].lower()
+        if wanted in (first, display_name.lower(), participant_id.lower()):
+            return participant_id
+    return ""
+
+
+def item_id(prefix: str, key: str) -> str:
     return f"{prefix}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
 
 
-def _duration(seconds: float) -> Duration:
+def to_duration(seconds: float) -> Duration:
     d = Duration()
     d.FromMilliseconds(round(seconds * 1000))
     return d
@@ -116,8 +127,8 @@ def citation(sentence: Sentence) -> npb.Citation:
     return npb.Citation(
         segment_id=segment.segment_id,
         participant_id=segment.participant_id,
-        start=_duration(segment.start_s),
-        end=_duration(segment.end_s),
+        start=to_duration(segment.start_s),
+        end=to_duration(segment.end_s),
         quote=sentence.text,
     )
 
@@ -194,7 +205,7 @@ class OfflineNotesWriter:
         if text.endswith("?") and _QUESTION.match(text) and len(words(text)) >= 4:
             self._questions.append(
                 npb.OpenQuestion(
-                    id=_item_id("q", sentence.key),
+                    id=item_id("q", sentence.key),
                     text=text,
                     asked_by_participant_id=sentence.segment.participant_id,
                     citations=[citation(sentence)],
@@ -216,7 +227,7 @@ class OfflineNotesWriter:
                     return
         self._decisions.append(
             npb.Decision(
-                id=_item_id("d", sentence.key),
+                id=item_id("d", sentence.key),
                 text=sentence.text,
                 status=status,  # type: ignore[arg-type]
                 citations=[citation(sentence)],
@@ -224,12 +235,7 @@ class OfflineNotesWriter:
         )
 
     def _owner_id(self, name: str) -> str:
-        wanted = name.lower()
-        for participant_id, display_name in self._participants.items():
-            first = (display_name.split() or [""])[0].lower()
-            if wanted in (first, display_name.lower(), participant_id.lower()):
-                return participant_id
-        return ""
+        return participant_for(name, self._participants)
 
     def _add_action(
         self, sentence: Sentence, task: str, owner: str, owner_id: str | None = None
@@ -240,7 +246,7 @@ class OfflineNotesWriter:
         resolved = resolve_due(due, self.meeting_day) if due else None
         self._actions.append(
             npb.ActionItem(
-                id=_item_id("a", sentence.key),
+                id=item_id("a", sentence.key),
                 task=_clause(task),
                 owner_as_spoken=owner,
                 owner_participant_id=self._owner_id(owner) if owner_id is None else owner_id,
@@ -315,10 +321,10 @@ class OfflineNotesWriter:
             last = max(s.segment.at_s + s.segment.end_s - s.segment.start_s for s in inside)
             topics.append(
                 npb.Topic(
-                    id=_item_id("t", mark.key),
+                    id=item_id("t", mark.key),
                     title=title,
-                    start=_duration(mark.segment.at_s - origin),
-                    end=_duration(last - origin),
+                    start=to_duration(mark.segment.at_s - origin),
+                    end=to_duration(last - origin),
                     citations=[citation(mark)],
                 )
             )

@@ -71,6 +71,8 @@ def start_node(tmp_dir: Path, **settings: str) -> Iterator[RunningNode]:
         "STENOGRAPH_EMBEDDED_BROKER_PORT": str(broker_port),
         "STENOGRAPH_CONFIG": str(tmp_dir / "absent.toml"),
         "STENOGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_dir / 'stenograph.db'}",
+        # The offline notes writer, whatever ANTHROPIC_API_KEY the machine has.
+        "STENOGRAPH_NOTES_BACKEND": "offline",
         **{f"STENOGRAPH_{k.upper()}": v for k, v in settings.items()},
     }
     log_path = tmp_dir / "node.log"

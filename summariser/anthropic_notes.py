@@ -1,0 +1,353 @@
+"""Meeting notes written by Claude through the Anthropic Messages API.
+
+The model answers through one forced tool (`record_meeting_notes`) whose input is a
+`NotesDraft`; a draft that does not validate is rejected, never stored. The transcript goes
+first in the prompt and is marked for prompt caching, so retries and the reduce step of a
+long meeting pay for it once. A transcript over the token budget is summarised in parts
+(map), and the parts' notes merged by one more call (reduce) that still cites segment ids.
+
+Retries of 429, 529 and 5xx answers (honouring `retry-after`) are the SDK's; whatever is
+left is raised as `NotesBackendError`, for the caller to fall back to the offline writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import anthropic
+from anthropic.types import Message, TextBlockParam, ToolChoiceToolParam, ToolParam, ToolUseBlock
+from prometheus_client import Counter
+from pydantic import ValidationError
+from stenograph.v1 import notes_pb2 as npb
+
+from summariser.notes_draft import NotesDraft, build_notes, draft_of
+from summariser.transcript import Segment
+
+log = logging.getLogger(__name__)
+
+TOOL_NAME: Final = "record_meeting_notes"
+#: Output tokens a call may use: the notes of a long meeting, as JSON.
+MAX_OUTPUT_TOKENS: Final = 8192
+#: Map calls of one long meeting in flight at once.
+MAP_CONCURRENCY: Final = 4
+#: A rough token count: about four characters a token in English.
+CHARS_PER_TOKEN: Final = 4
+
+TOKENS: Final = Counter(
+    "stenograph_notes_llm_tokens",
+    "Tokens used by the Anthropic notes backend.",
+    ["model", "kind", "type"],
+)
+CALLS: Final = Counter(
+    "stenograph_notes_llm_calls",
+    "Messages API calls of the notes backend, after the SDK's retries, by outcome.",
+    ["model", "kind", "outcome"],
+)
+
+SYSTEM_PROMPT: Final = """\
+You write the notes of a meeting from its transcript, for the people who were in it.
+
+Each transcript line is `[segment id] Speaker (mm:ss): words`. Speech recognition wrote it, \
+so a word may be misheard; do not correct names or facts from outside knowledge.
+
+Rules:
+- Use only what the transcript says. Do not add anything it does not say.
+- Cite every item with the ids of the segments where it was said (`segment_ids`), copied \
+exactly from the transcript; an item with no segment id is discarded.
+- A proposal that is later turned down is a decision with status "rejected"; one that is \
+put off is "deferred". Only what the meeting agreed on is "agreed".
+- Action items: the task, the owner exactly as spoken ("Dana", or "I" when the speaker takes \
+it), the deadline exactly as spoken ("by Friday"); empty strings when none was said. When a \
+task is handed to someone else later, the later owner is the owner.
+- Copy numbers, amounts and dates verbatim as spoken.
+- Open questions are questions the meeting raised and did not answer.
+- When previous notes are given, an item that is still the same item keeps its `id`; new \
+items have an empty `id`.
+- The title is a few words; the summary is two to four sentences.
+
+Record the notes with the record_meeting_notes tool."""
+
+_REDUCE_PROMPT: Final = """
+
+You are given the notes of consecutive parts of one meeting instead of its transcript. Merge \
+them into the notes of the whole meeting: one item for what several parts repeat, and a later \
+part's word over an earlier one's (a rejection, a deferral, a new owner). Keep the segment ids \
+the parts cite; do not invent any."""
+
+_TOOL: Final = ToolParam(
+    name=TOOL_NAME,
+    description="Record the meeting notes: title, summary and the cited items.",
+    input_schema=NotesDraft.model_json_schema(),
+)
+_TOOL_CHOICE: Final = ToolChoiceToolParam(type="tool", name=TOOL_NAME)
+
+
+class NotesBackendError(Exception):
+    """The notes could not be written: the API failed, or its answer was malformed."""
+
+
+def kind_name(kind: int) -> str:
+    return "final" if kind == npb.MeetingNotes.KIND_FINAL else "rolling"
+
+
+def transcript_lines(segments: Sequence[Segment]) -> list[str]:
+    """One line per segment, in the order they were said, timed from the meeting's start."""
+    ordered = sorted(segments, key=lambda s: s.at_s)
+    origin = min((s.at_s for s in ordered), default=0.0)
+    lines = []
+    for s in ordered:
+        minutes, seconds = divmod(int(s.at_s - origin), 60)
+        speaker = s.display_name or s.participant_id
+        lines.append(f"[{s.segment_id}] {speaker} ({minutes:02d}:{seconds:02d}): {s.text}")
+    return lines
+
+
+def estimated_tokens(text: str) -> int:
+    return len(text) // CHARS_PER_TOKEN
+
+
+def split_lines(lines: Sequence[str], token_budget: int) -> list[list[str]]:
+    """Consecutive lines in parts of at most `token_budget` tokens (a longer line alone)."""
+    parts: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        tokens = estimated_tokens(line) + 1
+        if parts[-1] and size + tokens > token_budget:
+            parts.append([])
+            size = 0
+        parts[-1].append(line)
+        size += tokens
+    return [part for part in parts if part]
+
+
+@dataclass
+class Usage:
+    """Tokens of the calls that wrote one notes version."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+
+
+def _text(text: str, *, cached: bool = False) -> TextBlockParam:
+    if cached:
+        return TextBlockParam(type="text", text=text, cache_control={"type": "ephemeral"})
+    return TextBlockParam(type="text", text=text)
+
+
+class AnthropicNotesWriter:
+    """Notes of a meeting from its segments, by the rolling or the final model."""
+
+    def __init__(
+        self,
+        client: anthropic.AsyncAnthropic,
+        *,
+        rolling_model: str = "claude-haiku-4-5",
+        final_model: str = "claude-sonnet-4-6",
+        token_budget: int = 100_000,
+    ) -> None:
+        self._client = client
+        self.rolling_model = rolling_model
+        self.final_model = final_model
+        self.token_budget = token_budget
+        #: Tokens used per meeting so far; logged and forgotten with the final notes.
+        self._meeting_tokens: dict[str, int] = {}
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        timeout_s: float = 60.0,
+        max_retries: int = 3,
+        rolling_model: str = "claude-haiku-4-5",
+        final_model: str = "claude-sonnet-4-6",
+        token_budget: int = 100_000,
+    ) -> AnthropicNotesWriter:
+        client = anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries
+        )
+        return cls(
+            client, rolling_model=rolling_model, final_model=final_model, token_budget=token_budget
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    def model_for(self, kind: int) -> str:
+        return self.final_model if kind == npb.MeetingNotes.KIND_FINAL else self.rolling_model
+
+    async def notes(
+        self,
+        *,
+        meeting_id: str,
+        meeting_day: dt.date,
+        segments: Sequence[Segment],
+        kind: int,
+        version: int,
+        previous: npb.MeetingNotes | None = None,
+        now: dt.datetime | None = None,
+    ) -> npb.MeetingNotes:
+        """The notes of `segments`; raises `NotesBackendError` when none could be had."""
+        model = self.model_for(kind)
+        usage = Usage()
+        lines = transcript_lines(segments)
+        if estimated_tokens("\n".join(lines)) <= self.token_budget:
+            draft = await self._draft(model, kind, self._prompt(lines, previous), usage)
+        else:
+            draft = await self._map_reduce(model, kind, lines, previous, usage)
+        notes = build_notes(
+            draft,
+            meeting_id=meeting_id,
+            meeting_day=meeting_day,
+            segments=segments,
+            kind=kind,
+            version=version,
+            backend=f"anthropic:{model}",
+            previous=previous,
+            now=now,
+        )
+        self._log_usage(meeting_id, model, kind, usage)
+        return notes
+
+    # -- prompts ---------------------------------------------------------------------------
+    @staticmethod
+    def _prompt(
+        lines: Sequence[str], previous: npb.MeetingNotes | None, part: str = ""
+    ) -> list[TextBlockParam]:
+        heading = f"Transcript{part}:\n" if part else "Transcript:\n"
+        blocks = [_text(heading + "\n".join(lines), cached=True)]
+        if previous is not None:
+            blocks.append(_text("Previous notes:\n" + draft_of(previous).model_dump_json()))
+        blocks.append(_text(f"Record the notes{part and ' of this part only'}."))
+        return blocks
+
+    async def _map_reduce(
+        self,
+        model: str,
+        kind: int,
+        lines: Sequence[str],
+        previous: npb.MeetingNotes | None,
+        usage: Usage,
+    ) -> NotesDraft:
+        parts = split_lines(lines, self.token_budget)
+        gate = asyncio.Semaphore(MAP_CONCURRENCY)
+
+        async def draft_part(i: int, part: list[str]) -> NotesDraft:
+            async with gate:
+                prompt = self._prompt(part, None, f" (part {i + 1} of {len(parts)})")
+                return await self._draft(model, kind, prompt, usage)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(draft_part(i, p)) for i, p in enumerate(parts)]
+        except ExceptionGroup as failed:  # the first failure; the other parts were cancelled
+            raise failed.exceptions[0] from None
+        drafts = "\n".join(
+            f"Part {i + 1}: {task.result().model_dump_json()}" for i, task in enumerate(tasks)
+        )
+        blocks = [_text(f"Notes of the {len(parts)} parts, in order:\n{drafts}", cached=True)]
+        if previous is not None:
+            blocks.append(_text("Previous notes:\n" + draft_of(previous).model_dump_json()))
+        blocks.append(_text("Record the merged notes of the whole meeting."))
+        return await self._draft(model, kind, blocks, usage, system=SYSTEM_PROMPT + _REDUCE_PROMPT)
+
+    # -- the call --------------------------------------------------------------------------
+    async def _draft(
+        self,
+        model: str,
+        kind: int,
+        content: list[TextBlockParam],
+        usage: Usage,
+        system: str = SYSTEM_PROMPT,
+    ) -> NotesDraft:
+        kind_label = kind_name(kind)
+        try:
+            message = await self._client.messages.create(
+                model=model,
+                max_tokens=MAX_OUTPUT_TOKENS,
+                system=system,
+                tools=[_TOOL],
+                tool_choice=_TOOL_CHOICE,
+                messages=[{"role": "user", "content": content}],
+            )
+        except anthropic.APITimeoutError as e:
+            CALLS.labels(model, kind_label, "timeout").inc()
+            raise NotesBackendError(f"{model} timed out") from e
+        except anthropic.APIError as e:
+            CALLS.labels(model, kind_label, "api_error").inc()
+            raise NotesBackendError(f"{model} failed: {e}") from e
+        self._count(message, model, kind_label, usage)
+        try:
+            draft = _draft_of(message)
+        except NotesBackendError:
+            CALLS.labels(model, kind_label, "malformed").inc()
+            raise
+        CALLS.labels(model, kind_label, "ok").inc()
+        return draft
+
+    @staticmethod
+    def _count(message: Message, model: str, kind_label: str, usage: Usage) -> None:
+        used = message.usage
+        cache_read = used.cache_read_input_tokens or 0
+        cache_creation = used.cache_creation_input_tokens or 0
+        usage.calls += 1
+        usage.input_tokens += used.input_tokens
+        usage.output_tokens += used.output_tokens
+        usage.cache_read_tokens += cache_read
+        usage.cache_creation_tokens += cache_creation
+        for kind, count in (
+            ("input", used.input_tokens),
+            ("output", used.output_tokens),
+            ("cache_read", cache_read),
+            ("cache_creation", cache_creation),
+        ):
+            TOKENS.labels(model, kind_label, kind).inc(count)
+
+    def _log_usage(self, meeting_id: str, model: str, kind: int, usage: Usage) -> None:
+        used = (
+            usage.input_tokens
+            + usage.output_tokens
+            + usage.cache_read_tokens
+            + usage.cache_creation_tokens
+        )
+        total = self._meeting_tokens.get(meeting_id, 0) + used
+        if kind == npb.MeetingNotes.KIND_FINAL:
+            self._meeting_tokens.pop(meeting_id, None)
+        else:
+            self._meeting_tokens[meeting_id] = total
+        log.info(
+            "anthropic notes written",
+            extra={
+                "meeting_id": meeting_id,
+                "model": model,
+                "kind": kind_name(kind),
+                "calls": usage.calls,
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cache_read_tokens": usage.cache_read_tokens,
+                "cache_creation_tokens": usage.cache_creation_tokens,
+                "meeting_tokens": total,
+            },
+        )
+
+
+def _draft_of(message: Message) -> NotesDraft:
+    """The draft in a message's tool call; `NotesBackendError` if there is none or it is bad."""
+    if message.stop_reason == "max_tokens":
+        raise NotesBackendError("the notes were cut off at the output token limit")
+    calls = [b for b in message.content if isinstance(b, ToolUseBlock) and b.name == TOOL_NAME]
+    if not calls:
+        raise NotesBackendError(f"no {TOOL_NAME} call in the answer")
+    try:
+        return NotesDraft.model_validate(calls[0].input)
+    except ValidationError as e:
+        raise NotesBackendError(f"malformed notes: {e.error_count()} errors: {e}") from e
