@@ -61,6 +61,8 @@ MAX_CHUNK_S = 0.1
 SENTENCE_END = (".", "?", "!")
 #: Whisper guesses wildly on a fraction of a word; the first partial waits for this much audio.
 MIN_PARTIAL_AUDIO_S = 0.5
+#: A segment in which no word has been agreed is finalised this long past `max_segment_s`.
+UNAGREED_EXTRA_S = 2.0
 
 
 class Command(Enum):
@@ -264,8 +266,14 @@ class TranscriptionSession:
             await self._send_final(done, speech_final=False)
             self._segment_start_s = boundary_s
             self._window.trim_before(boundary_s - CONTEXT_S)
-        elif not committed and segment_s > 2 * self.options.max_segment_s:
-            # Nothing ever agreed (noise-like speech): do not let the window grow further.
+        elif not committed and segment_s > self.options.max_segment_s + UNAGREED_EXTRA_S:
+            # Nothing agreed (noise-like speech, or consecutive passes that keep disagreeing on
+            # the first word, e.g. "one"/"1"): the final pass decides, and the window stops
+            # growing. Users never wait more than a segment for a final.
+            log.info(
+                "no agreement within a segment; finalising it",
+                extra={"stream_id": self.options.stream_id, "segment_s": round(segment_s, 2)},
+            )
             await self._finish_segment(speech_final=False)
             return
         await self._send_partial()
