@@ -6,6 +6,7 @@ from google.protobuf import json_format
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from stenograph.v1.events_pb2 import MeetingEvent
 
 from server.node import Node
 from server.problems import problem
@@ -77,6 +78,23 @@ async def get_notes(request: Request) -> Response:
     return JSONResponse(body)
 
 
+async def request_notes(request: Request) -> Response:
+    """Ask the summarisers for rolling notes now; 202, as they write them asynchronously."""
+    store = _store(request)
+    if store is None:
+        return _no_store()
+    meeting_id = request.path_params["meeting_id"]
+    if await store.last_offset(meeting_id) is None:
+        return problem(404, "No transcript", f"nothing was said in meeting {meeting_id!r} yet")
+    node: Node = request.app.state.node
+    if node.publisher is None:
+        return problem(503, "No broker", "this node does not publish to Kafka")
+    event = MeetingEvent(meeting_id=meeting_id, kind=MeetingEvent.KIND_NOTES_REQUESTED)
+    event.emitted_at.GetCurrentTime()
+    node.publisher.publish_meeting(event)
+    return JSONResponse({"meeting_id": meeting_id, "status": "requested"}, status_code=202)
+
+
 async def get_transcript(request: Request) -> Response:
     store = _store(request)
     if store is None:
@@ -111,5 +129,6 @@ NOTES_ROUTES = [
     Route("/v1/meetings", list_meetings, methods=["GET"]),
     Route("/v1/meetings/{meeting_id}", delete_meeting, methods=["DELETE"]),
     Route("/v1/meetings/{meeting_id}/notes", get_notes, methods=["GET"]),
+    Route("/v1/meetings/{meeting_id}/notes", request_notes, methods=["POST"]),
     Route("/v1/meetings/{meeting_id}/transcript", get_transcript, methods=["GET"]),
 ]

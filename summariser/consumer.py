@@ -68,8 +68,10 @@ def parse_meeting_event(value: bytes | None) -> MeetingEvent:
         event = json_format.Parse(value or b"", MeetingEvent(), ignore_unknown_fields=True)
     except (json_format.ParseError, UnicodeDecodeError) as e:
         raise BadEvent(f"not a MeetingEvent in its JSON mapping: {e}") from e
-    if not event.meeting_id or not event.stream_id:
-        raise BadEvent("meeting_id and stream_id are required")
+    if not event.meeting_id:
+        raise BadEvent("meeting_id is required")
+    if not event.stream_id and event.kind != MeetingEvent.KIND_NOTES_REQUESTED:
+        raise BadEvent("stream_id is required")
     return event
 
 
@@ -200,6 +202,9 @@ class Summariser:
                 await self._write(meeting_id, meeting, npb.MeetingNotes.KIND_ROLLING)
 
     async def _on_meeting_event(self, event: MeetingEvent) -> None:
+        if event.kind == MeetingEvent.KIND_NOTES_REQUESTED:
+            await self._on_notes_requested(event)
+            return
         ended = event.kind == MeetingEvent.KIND_STREAM_ENDED
         await self._store.stream_event(
             event.meeting_id,
@@ -212,6 +217,15 @@ class Summariser:
         if ended:
             meeting = await self._meeting(event.meeting_id, event.emitted_at.ToDatetime().date())
             await self._finish_if_complete(event.meeting_id, meeting)
+
+    async def _on_notes_requested(self, event: MeetingEvent) -> None:
+        """Rolling notes now, without waiting for more speech (a finished meeting has its final)."""
+        if await self._store.last_offset(event.meeting_id) is None:
+            return  # nothing said yet: nothing to write
+        if await self._store.has_notes(event.meeting_id, "final", 0):
+            return
+        meeting = await self._meeting(event.meeting_id, event.emitted_at.ToDatetime().date())
+        await self._write(event.meeting_id, meeting, npb.MeetingNotes.KIND_ROLLING)
 
     async def _finish_if_complete(self, meeting_id: str, meeting: _Meeting) -> bool:
         """Write the final notes once the last participant left and all finals are stored.

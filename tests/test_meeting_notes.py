@@ -285,6 +285,37 @@ async def test_a_malformed_event_goes_to_the_dead_letter_topic_and_does_not_stal
     assert response.json()["segments"][0]["text"] == "The partition keeps moving."
 
 
+async def test_notes_on_demand_before_enough_speech_for_rolling_notes(
+    meeting: Meeting, notes_node: RunningNode
+) -> None:
+    base = f"{notes_node.http_url}/v1/meetings"
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(f"{base}/never-spoke/notes")).status_code == 404
+    producer = Producer({"bootstrap.servers": notes_node.kafka_bootstrap})
+    said = {
+        "meeting_id": "on-demand",
+        "stream_id": "s-9",
+        "participant": {"id": "Zoe", "display_name": "Zoe"},
+        "segment_id": "s-9-1",
+        "seq": "1",
+        "is_final": True,
+        "text": "Zoe, can you send the agenda by Friday?",
+        "start": "0.500s",
+        "end": "2.500s",
+    }
+    producer.produce("stenograph.transcripts.v1", key=b"on-demand", value=json.dumps(said).encode())
+    assert producer.flush(10) == 0
+    await poll_until_found(f"{base}/on-demand/transcript", timeout_s=20.0)
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"{base}/on-demand/notes")).status_code == 404, "2 s of speech"
+        requested = await http.post(f"{base}/on-demand/notes")
+    assert requested.status_code == 202
+    notes = (await poll_until_found(f"{base}/on-demand/notes", timeout_s=20.0)).json()
+    assert notes["kind"] == "KIND_ROLLING"
+    (task,) = notes["action_items"]
+    assert (task["owner_participant_id"], task["due_as_spoken"]) == ("Zoe", "by Friday")
+
+
 async def test_deleting_a_meeting_erases_it_and_publishes_a_tombstone(
     meeting: Meeting, notes_node: RunningNode
 ) -> None:

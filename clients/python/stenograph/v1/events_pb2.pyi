@@ -53,9 +53,11 @@ class MeetingEvent(_message.Message):
         KIND_UNSPECIFIED: _ClassVar[MeetingEvent.Kind]
         KIND_STREAM_STARTED: _ClassVar[MeetingEvent.Kind]
         KIND_STREAM_ENDED: _ClassVar[MeetingEvent.Kind]
+        KIND_NOTES_REQUESTED: _ClassVar[MeetingEvent.Kind]
     KIND_UNSPECIFIED: MeetingEvent.Kind
     KIND_STREAM_STARTED: MeetingEvent.Kind
     KIND_STREAM_ENDED: MeetingEvent.Kind
+    KIND_NOTES_REQUESTED: MeetingEvent.Kind
     MEETING_ID_FIELD_NUMBER: _ClassVar[int]
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
