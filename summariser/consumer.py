@@ -22,6 +22,9 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from google.protobuf import json_format
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.propagate import extract
 from prometheus_client import Counter
 from stenograph.v1 import notes_pb2 as npb
 from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
@@ -45,6 +48,19 @@ DEAD_LETTERS: Final = Counter(
 
 #: Pause before a failed batch is read again.
 RETRY_PAUSE_S = 2.0
+
+
+#: A notes span links to at most this many of the captions that fed it (besides its parent).
+MAX_TRACE_LINKS = 32
+tracer = trace.get_tracer("stenograph.summariser")
+
+
+def trace_context(record: Any) -> Context:
+    """The trace a record belongs to, from its W3C `traceparent` header (the caption's stream)."""
+    carrier = {
+        name: value.decode(errors="replace") for name, value in record.headers or () if value
+    }
+    return extract(carrier)
 
 
 class BadEvent(ValueError):
@@ -175,10 +191,16 @@ class Summariser:
                 except BadEvent as e:
                     await self._dead_letter(record, str(e))
                     continue
-                await self._on_meeting_event(event)
+                with tracer.start_as_current_span(
+                    "stenograph.meeting_event",
+                    context=trace_context(record),
+                    attributes={"stenograph.meeting_id": event.meeting_id},
+                ):
+                    await self._on_meeting_event(event)
 
     async def _on_transcripts(self, records: Iterable[Any]) -> None:
         by_meeting: dict[str, list[tuple[Segment, str, int, TranscriptEvent]]] = {}
+        traces: dict[str, list[Context]] = {}
         for record in records:
             try:
                 event = parse_transcript_event(record.value)
@@ -188,18 +210,38 @@ class Summariser:
             by_meeting.setdefault(event.meeting_id, []).append(
                 (segment_of(event), event.stream_id, record.offset, event)
             )
+            traces.setdefault(event.meeting_id, []).append(trace_context(record))
         for meeting_id, rows in by_meeting.items():
-            await self._store.add_segments(meeting_id, [(s, sid, off) for s, sid, off, _ in rows])
-            meeting = await self._meeting(meeting_id, _day_of(rows[0][3]))
-            new = [s for s, *_ in rows]
-            meeting.writer.add(new)
-            meeting.last_offset = max(meeting.last_offset, rows[-1][2])
-            meeting.speech_since_rolling_s += sum(max(0.0, s.end_s - s.start_s) for s in new)
-            meeting.last_event = time.monotonic()
-            if await self._finish_if_complete(meeting_id, meeting):
-                continue
-            if meeting.speech_since_rolling_s >= self._settings.rolling_notes_speech_s:
-                await self._write(meeting_id, meeting, npb.MeetingNotes.KIND_ROLLING)
+            # The trace goes on from the stream that sent the newest caption (the notes record
+            # carries it on), linked to the streams of the other captions in the batch.
+            *others, newest = traces[meeting_id]
+            links = [
+                trace.Link(span_context)
+                for context in others[-MAX_TRACE_LINKS:]
+                if (span_context := trace.get_current_span(context).get_span_context()).is_valid
+            ]
+            with tracer.start_as_current_span(
+                "stenograph.summarise",
+                context=newest,
+                links=links,
+                attributes={"stenograph.meeting_id": meeting_id, "stenograph.finals": len(rows)},
+            ):
+                await self._on_meeting_finals(meeting_id, rows)
+
+    async def _on_meeting_finals(
+        self, meeting_id: str, rows: list[tuple[Segment, str, int, TranscriptEvent]]
+    ) -> None:
+        await self._store.add_segments(meeting_id, [(s, sid, off) for s, sid, off, _ in rows])
+        meeting = await self._meeting(meeting_id, _day_of(rows[0][3]))
+        new = [s for s, *_ in rows]
+        meeting.writer.add(new)
+        meeting.last_offset = max(meeting.last_offset, rows[-1][2])
+        meeting.speech_since_rolling_s += sum(max(0.0, s.end_s - s.start_s) for s in new)
+        meeting.last_event = time.monotonic()
+        if await self._finish_if_complete(meeting_id, meeting):
+            return
+        if meeting.speech_since_rolling_s >= self._settings.rolling_notes_speech_s:
+            await self._write(meeting_id, meeting, npb.MeetingNotes.KIND_ROLLING)
 
     async def _on_meeting_event(self, event: MeetingEvent) -> None:
         if event.kind == MeetingEvent.KIND_NOTES_REQUESTED:

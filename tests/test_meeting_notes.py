@@ -285,6 +285,36 @@ async def test_a_malformed_event_goes_to_the_dead_letter_topic_and_does_not_stal
     assert response.json()["segments"][0]["text"] == "The partition keeps moving."
 
 
+async def test_notes_continue_the_trace_of_the_caption_that_triggered_them(
+    meeting: Meeting, notes_node: RunningNode
+) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    producer = Producer({"bootstrap.servers": notes_node.kafka_bootstrap})
+    said = {
+        "meeting_id": "traced",
+        "stream_id": "s-7",
+        "participant": {"id": "Yan", "display_name": "Yan"},
+        "segment_id": "s-7-1",
+        "seq": "1",
+        "is_final": True,
+        "text": "Let's ship the beta on Monday.",
+        "start": "0s",
+        "end": "9s",  # more than the node's 8 s of speech per rolling version
+    }
+    producer.produce(
+        "stenograph.transcripts.v1",
+        key=b"traced",
+        value=json.dumps(said).encode(),
+        headers=[("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode())],
+    )
+    assert producer.flush(10) == 0
+    await poll_until_found(f"{notes_node.http_url}/v1/meetings/traced/notes", timeout_s=20.0)
+    records = read_topic(notes_node.kafka_bootstrap, "stenograph.notes.v1", min_records=1)
+    (notes,) = [r for r in records if r.key() == b"traced"]
+    traceparent = dict(notes.headers() or [])["traceparent"]
+    assert isinstance(traceparent, bytes) and traceparent.split(b"-")[1] == trace_id.encode()
+
+
 async def test_notes_on_demand_before_enough_speech_for_rolling_notes(
     meeting: Meeting, notes_node: RunningNode
 ) -> None:
