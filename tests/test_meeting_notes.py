@@ -251,6 +251,10 @@ async def test_the_cli_prints_notes_transcripts_and_meetings(
     assert code == 0 and MEETING_ID in out
     code, _, err = await stenograph(notes_node, "notes", "no-such-meeting")
     assert code == 1 and "404" in err
+    # --watch prints each new version; for a finished meeting that is its final notes, then
+    # the command ends by itself.
+    code, out, _ = await stenograph(notes_node, "notes", MEETING_ID, "--watch", "--format", "json")
+    assert code == 0 and json.loads(out) == meeting.notes
 
 
 async def test_a_malformed_event_goes_to_the_dead_letter_topic_and_does_not_stall(
