@@ -6,6 +6,10 @@ first in the prompt and is marked for prompt caching, so retries and the reduce 
 long meeting pay for it once. A transcript over the token budget is summarised in parts
 (map), and the parts' notes merged by one more call (reduce) that still cites segment ids.
 
+Rolling notes after earlier ones Claude wrote are updated, not re-written: the prompt holds
+the previous notes and only the segments stored since, so a rolling version costs what is
+new, not the whole meeting again. Final notes always read the whole transcript.
+
 Retries of 429, 529 and 5xx answers (honouring `retry-after`) are the SDK's; whatever is
 left is raised as `NotesBackendError`, for the caller to fall back to the offline writer.
 """
@@ -79,6 +83,17 @@ them into the notes of the whole meeting: one item for what several parts repeat
 part's word over an earlier one's (a rejection, a deferral, a new owner). Keep the segment ids \
 the parts cite; do not invent any."""
 
+_UPDATE_PROMPT: Final = """
+
+You are given the previous notes of this meeting (JSON; every item has its `id` and the \
+`segment_ids` it cites) and only the transcript lines said since. Return the complete, \
+updated notes of the whole meeting so far: keep every previous item that still holds, with \
+its `id` and its `segment_ids`; when the new lines change an item (a rejection, a deferral, \
+a new owner, a task done), update it, keep its `id`, and add the new segment ids to its \
+citations; add new items for what the new lines say, citing their segment ids. Update the \
+title and summary to cover the whole meeting. Cite only segment ids from the new lines or \
+from the previous notes."""
+
 _TOOL: Final = ToolParam(
     name=TOOL_NAME,
     description="Record the meeting notes: title, summary and the cited items.",
@@ -95,10 +110,11 @@ def kind_name(kind: int) -> str:
     return "final" if kind == npb.MeetingNotes.KIND_FINAL else "rolling"
 
 
-def transcript_lines(segments: Sequence[Segment]) -> list[str]:
-    """One line per segment, in the order they were said, timed from the meeting's start."""
+def transcript_lines(segments: Sequence[Segment], origin: float | None = None) -> list[str]:
+    """One line per segment, in the order said, timed from `origin` (else the first one's)."""
     ordered = sorted(segments, key=lambda s: s.at_s)
-    origin = min((s.at_s for s in ordered), default=0.0)
+    if origin is None:
+        origin = min((s.at_s for s in ordered), default=0.0)
     lines = []
     for s in ordered:
         minutes, seconds = divmod(int(s.at_s - origin), 60)
@@ -185,6 +201,19 @@ class AnthropicNotesWriter:
     def model_for(self, kind: int) -> str:
         return self.final_model if kind == npb.MeetingNotes.KIND_FINAL else self.rolling_model
 
+    @staticmethod
+    def updates(kind: int, previous: npb.MeetingNotes | None) -> bool:
+        """Whether notes of `kind` after `previous` are an update from the new segments only.
+
+        Final notes read the whole transcript; so do the first notes after offline ones
+        (Claude was down), so that Claude's notes are not built on the offline writer's.
+        """
+        return (
+            kind != npb.MeetingNotes.KIND_FINAL
+            and previous is not None
+            and previous.backend.startswith("anthropic:")
+        )
+
     async def notes(
         self,
         *,
@@ -194,16 +223,30 @@ class AnthropicNotesWriter:
         kind: int,
         version: int,
         previous: npb.MeetingNotes | None = None,
+        new_segments: Sequence[Segment] | None = None,
         now: dt.datetime | None = None,
     ) -> npb.MeetingNotes:
-        """The notes of `segments`; raises `NotesBackendError` when none could be had."""
+        """The notes of `segments`; raises `NotesBackendError` when none could be had.
+
+        An update (`updates`) shows the model `previous` and `new_segments` (those stored
+        since) alone; citations are checked against all of `segments`, so items carried
+        over keep citing what was said before.
+        """
         model = self.model_for(kind)
         usage = Usage()
-        lines = transcript_lines(segments)
-        if estimated_tokens("\n".join(lines)) <= self.token_budget:
-            draft = await self._draft(model, kind, self._prompt(lines, previous), usage)
+        update = None
+        if new_segments is not None and previous is not None and self.updates(kind, previous):
+            origin = min((s.at_s for s in segments), default=0.0)
+            update = self._update_prompt(transcript_lines(new_segments, origin), previous)
+        if update is not None:
+            system = SYSTEM_PROMPT + _UPDATE_PROMPT
+            draft = await self._draft(model, kind, update, usage, system=system)
         else:
-            draft = await self._map_reduce(model, kind, lines, previous, usage)
+            lines = transcript_lines(segments)
+            if estimated_tokens("\n".join(lines)) <= self.token_budget:
+                draft = await self._draft(model, kind, self._prompt(lines, previous), usage)
+            else:
+                draft = await self._map_reduce(model, kind, lines, previous, usage)
         notes = build_notes(
             draft,
             meeting_id=meeting_id,
@@ -229,6 +272,20 @@ class AnthropicNotesWriter:
             blocks.append(_text("Previous notes:\n" + draft_of(previous).model_dump_json()))
         blocks.append(_text(f"Record the notes{part and ' of this part only'}."))
         return blocks
+
+    def _update_prompt(
+        self, new_lines: Sequence[str], previous: npb.MeetingNotes
+    ) -> list[TextBlockParam] | None:
+        """Previous notes and the new lines; None when they are over the token budget.
+
+        Nothing is marked for caching: the next version's previous notes differ, so a cache
+        entry would be paid for and never read.
+        """
+        shown = "Previous notes:\n" + draft_of(previous).model_dump_json()
+        new = "New transcript lines:\n" + ("\n".join(new_lines) or "(none)")
+        if estimated_tokens(shown + new) > self.token_budget:
+            return None  # a long gap since the last version: summarise the whole meeting
+        return [_text(shown), _text(new), _text("Record the updated notes of the meeting.")]
 
     async def _map_reduce(
         self,

@@ -312,6 +312,7 @@ class Summariser:
             kind=kind,
             version=max(0, meeting.last_offset),
             segments=lambda: self._store.segments(meeting_id),
+            segments_after=lambda offset: self._store.segments(meeting_id, after=offset),
             previous=meeting.previous_notes,
         )
         meeting.previous_notes = notes

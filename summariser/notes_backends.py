@@ -101,9 +101,15 @@ class NotesBackends:
         kind: int,
         version: int,
         segments: Callable[[], Awaitable[Sequence[Segment]]],
+        segments_after: Callable[[int], Awaitable[Sequence[Segment]]] | None = None,
         previous: npb.MeetingNotes | None = None,
     ) -> npb.MeetingNotes:
-        """The meeting's notes; `segments` loads its transcript, only if Claude is asked."""
+        """The meeting's notes; the loaders run only if Claude is asked.
+
+        `segments` loads the whole transcript; `segments_after(offset)` the segments stored
+        after a transcript offset, so that rolling notes can be updated from what is new
+        since the previous version instead of re-read from the whole meeting.
+        """
         if self.anthropic is None:
             return offline.notes(kind, version)
         if self.breaker.open:
@@ -112,6 +118,13 @@ class NotesBackends:
         transcript = await segments()
         if not transcript:  # nothing was said: nothing to ask, and nothing to make up
             return offline.notes(kind, version)
+        new_segments = None
+        if (
+            segments_after is not None
+            and previous is not None
+            and self.anthropic.updates(kind, previous)
+        ):
+            new_segments = await segments_after(previous.version)
         try:
             notes = await self.anthropic.notes(
                 meeting_id=offline.meeting_id,
@@ -120,6 +133,7 @@ class NotesBackends:
                 kind=kind,
                 version=version,
                 previous=previous,
+                new_segments=new_segments,
             )
         except NotesBackendError as e:
             self.breaker.failed()

@@ -223,13 +223,18 @@ class NotesStore:
         return bool(result.rowcount)
 
     # -- reads -----------------------------------------------------------------------------
-    async def segments(self, meeting_id: str) -> list[Segment]:
-        """The meeting's stored finals, in the order they were said."""
+    async def segments(self, meeting_id: str, *, after: int | None = None) -> list[Segment]:
+        """The meeting's stored finals, in the order they were said.
+
+        With `after`, only those stored after that transcript offset: the ones a notes
+        version of that version (the last offset it covered) has not seen.
+        """
+        query = select(segments).where(segments.c.meeting_id == meeting_id)
+        if after is not None:
+            query = query.where(segments.c.event_offset > after)
         async with self._engine.connect() as conn:
             rows = await conn.execute(
-                select(segments)
-                .where(segments.c.meeting_id == meeting_id)
-                .order_by(segments.c.spoken_at, segments.c.event_offset, segments.c.segment_id)
+                query.order_by(segments.c.spoken_at, segments.c.event_offset, segments.c.segment_id)
             )
             return [
                 Segment(

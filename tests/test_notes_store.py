@@ -111,3 +111,15 @@ async def test_delete_erases_everything_held_about_a_meeting(store: NotesStore) 
     assert not await store.meeting_complete("m")
     assert [m.meeting_id for m in await store.meetings()] == ["other"]
     assert not await store.delete_meeting("m")
+
+
+async def test_segments_after_an_offset_are_those_a_notes_version_has_not_seen(
+    store: NotesStore,
+) -> None:
+    rows = [(segment(1), "s-a", 10), (segment(3, "bob"), "s-b", 12), (segment(2), "s-a", 13)]
+    await store.add_segments("m", rows)
+    await store.add_segments("other", [(segment(4), "s-c", 14)])
+    after = await store.segments("m", after=10)
+    assert [s.segment_id for s in after] == ["alice-2", "bob-3"], "in the order they were said"
+    assert await store.segments("m", after=13) == []
+    assert len(await store.segments("m", after=-1)) == 3
