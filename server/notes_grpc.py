@@ -7,30 +7,24 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import grpc
-from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from stenograph.v1 import notes_pb2 as npb
 from stenograph.v1 import notes_pb2_grpc as npb_grpc
 
 from server.node import Node
+from summariser.offline_notes import kind_name, to_duration
 from summariser.store import NotesStore
 
 #: How often WatchNotes looks for a newer version in the store.
 WATCH_POLL_S = 1.0
 MAX_MEETINGS = 1000
-_KINDS = {npb.MeetingNotes.KIND_ROLLING: "rolling", npb.MeetingNotes.KIND_FINAL: "final"}
+_KINDS = (npb.MeetingNotes.KIND_ROLLING, npb.MeetingNotes.KIND_FINAL)
 
 
 def _timestamp(value: dt.datetime) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(value.replace(tzinfo=dt.UTC))
     return stamp
-
-
-def _duration(seconds: float) -> Duration:
-    d = Duration()
-    d.FromMilliseconds(round(seconds * 1000))
-    return d
 
 
 async def _meeting_id(request: object, context: grpc.aio.ServicerContext) -> str:
@@ -49,7 +43,9 @@ class NotesServicer(npb_grpc.NotesServicer):
         self, request: npb.GetNotesRequest, context: grpc.aio.ServicerContext
     ) -> npb.GetNotesResponse:
         meeting_id = await _meeting_id(request, context)
-        notes = await self._store.latest_notes(meeting_id, _KINDS.get(request.kind))
+        notes = await self._store.latest_notes(
+            meeting_id, kind_name(request.kind) if request.kind in _KINDS else None
+        )
         if notes is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no notes for meeting {meeting_id!r}")
         return npb.GetNotesResponse(notes=notes)
@@ -100,8 +96,8 @@ class NotesServicer(npb_grpc.NotesServicer):
                     segment_id=s.segment_id,
                     participant_id=s.participant_id,
                     display_name=s.display_name,
-                    start=_duration(s.start_s),
-                    end=_duration(s.end_s),
+                    start=to_duration(s.start_s),
+                    end=to_duration(s.end_s),
                     text=s.text,
                 )
                 for s in segments

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from stenograph.v1 import notes_pb2 as npb
 
 from summariser.notes_draft import NotesDraft, build_notes, draft_of
+from summariser.offline_notes import kind_name
 from summariser.transcript import Segment
 
 log = logging.getLogger(__name__)
@@ -104,10 +105,6 @@ _TOOL_CHOICE: Final = ToolChoiceToolParam(type="tool", name=TOOL_NAME)
 
 class NotesBackendError(Exception):
     """The notes could not be written: the API failed, or its answer was malformed."""
-
-
-def kind_name(kind: int) -> str:
-    return "final" if kind == npb.MeetingNotes.KIND_FINAL else "rolling"
 
 
 def transcript_lines(segments: Sequence[Segment], origin: float | None = None) -> list[str]:

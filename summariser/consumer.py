@@ -32,7 +32,7 @@ from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
 from server.settings import Settings
 from server.transcript_publisher import encode_event, record_headers
 from summariser.notes_backends import NotesBackends
-from summariser.offline_notes import OfflineNotesWriter
+from summariser.offline_notes import OfflineNotesWriter, kind_name
 from summariser.store import NotesStore
 from summariser.transcript import Segment
 
@@ -324,13 +324,12 @@ class Summariser:
             value=encode_event(notes),
             headers=record_headers("stenograph.v1.MeetingNotes"),
         )
-        kind_name = "final" if kind == npb.MeetingNotes.KIND_FINAL else "rolling"
-        NOTES_WRITTEN.labels(kind_name, notes.backend).inc()
+        NOTES_WRITTEN.labels(kind_name(kind), notes.backend).inc()
         log.info(
             "notes written",
             extra={
                 "meeting_id": meeting_id,
-                "kind": kind_name,
+                "kind": kind_name(kind),
                 "version": notes.version,
                 "replayed": not stored,
                 "decisions": len(notes.decisions),

@@ -18,8 +18,8 @@ from prometheus_client import Counter
 from stenograph.v1 import notes_pb2 as npb
 
 from server.settings import Settings
-from summariser.anthropic_notes import AnthropicNotesWriter, NotesBackendError, kind_name
-from summariser.offline_notes import OfflineNotesWriter
+from summariser.anthropic_notes import AnthropicNotesWriter, NotesBackendError
+from summariser.offline_notes import OfflineNotesWriter, kind_name
 from summariser.transcript import Segment
 
 log = logging.getLogger(__name__)

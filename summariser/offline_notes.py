@@ -116,6 +116,11 @@ def item_id(prefix: str, key: str) -> str:
     return f"{prefix}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
 
 
+def kind_name(kind: int) -> str:
+    """ "rolling" or "final": how a notes kind is stored, asked for over HTTP and labelled."""
+    return npb.MeetingNotes.Kind.Name(kind).removeprefix("KIND_").lower()
+
+
 def to_duration(seconds: float) -> Duration:
     d = Duration()
     d.FromMilliseconds(round(seconds * 1000))

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from stenograph.v1 import notes_pb2 as npb
 
+from summariser.offline_notes import kind_name
 from summariser.transcript import Segment
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -191,7 +192,7 @@ class NotesStore:
 
     async def save_notes(self, note: npb.MeetingNotes) -> bool:
         """Store a notes version; False if that version was already stored."""
-        kind = npb.MeetingNotes.Kind.Name(note.kind).removeprefix("KIND_").lower()
+        kind = kind_name(note.kind)
         body = json_format.MessageToJson(note, preserving_proto_field_name=True, indent=None)
         async with self._engine.begin() as conn:
             result = await conn.execute(
