@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from google.protobuf import json_format
+from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.propagate import extract
@@ -91,8 +92,13 @@ def parse_meeting_event(value: bytes | None) -> MeetingEvent:
     return event
 
 
+def _stream_started(event: TranscriptEvent) -> Timestamp:
+    """When the caption's stream began (its emission time, from a node that does not say)."""
+    return event.stream_started_at if event.HasField("stream_started_at") else event.emitted_at
+
+
 def segment_of(event: TranscriptEvent) -> Segment:
-    started = event.stream_started_at if event.HasField("stream_started_at") else event.emitted_at
+    started = _stream_started(event)
     start_s = event.start.ToTimedelta().total_seconds()
     return Segment(
         segment_id=event.segment_id,
@@ -363,8 +369,7 @@ class Summariser:
 
 
 def _day_of(event: TranscriptEvent) -> dt.date:
-    stamp = event.stream_started_at if event.HasField("stream_started_at") else event.emitted_at
-    return stamp.ToDatetime().date()
+    return _stream_started(event).ToDatetime().date()
 
 
 class _ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
