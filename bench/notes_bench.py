@@ -30,18 +30,22 @@ from typing import Any
 
 import httpx
 import numpy as np
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from google.protobuf import json_format
+from kafka_broker import read_topic
 from node_process import ROOT, RunningNode, start_node
 from notes_meetings import MEETINGS, ScriptedMeeting
 from notes_scoring import MeetingScore, id_churn, score_meeting
 from report import git_info, machine_info
 from stenograph.v1 import notes_pb2 as npb
+from support_commands import poll_until_found
 from support_meeting import meeting_tracks
 
 from summariser.offline_notes import OfflineNotesWriter
 from summariser.transcript import Segment
 
+#: Reading a whole topic back: the capacity part's notes topic holds a thousand records.
+READ_TIMEOUT_S = 60.0
 TRANSCRIPTS, NOTES, MEETINGS_TOPIC = (
     "stenograph.transcripts.v1",
     "stenograph.notes.v1",
@@ -50,21 +54,8 @@ TRANSCRIPTS, NOTES, MEETINGS_TOPIC = (
 
 
 def read_all(bootstrap: str, topic: str) -> list[Any]:
-    """Every record of `topic`, from the beginning, until a poll comes back empty."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-{time.time_ns()}",
-            "enable.auto.commit": False,
-        }
-    )
-    metadata = consumer.list_topics(topic, timeout=10)
-    consumer.assign([TopicPartition(topic, p, 0) for p in metadata.topics[topic].partitions])
-    records: list[Any] = []
-    while batch := consumer.consume(num_messages=1000, timeout=2.0):
-        records += [r for r in batch if r.error() is None]
-    consumer.close()
-    return records
+    """Every record of `topic`, from the beginning (the tests' independent reader)."""
+    return read_topic(bootstrap, topic, min_records=1, timeout_s=READ_TIMEOUT_S)
 
 
 # -- part 1: scripted meetings through the whole pipeline ---------------------------------------
@@ -93,12 +84,7 @@ async def stream_meeting(node: RunningNode, meeting: ScriptedMeeting, folder: Pa
 
 async def final_notes(node: RunningNode, meeting_id: str, timeout_s: float = 120.0) -> Any:
     url = f"{node.http_url}/v1/meetings/{meeting_id}/notes"
-    async with httpx.AsyncClient() as http, asyncio.timeout(timeout_s):
-        while True:
-            response = await http.get(url, params={"kind": "final"})
-            if response.status_code == 200:
-                return response.json()
-            await asyncio.sleep(0.5)
+    return (await poll_until_found(url, timeout_s, params={"kind": "final"})).json()
 
 
 def latencies(node: RunningNode) -> list[float]:

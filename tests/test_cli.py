@@ -19,48 +19,13 @@ import pytest
 import pytest_asyncio
 from conftest import ROOT, RunningNode, free_port
 from support_audio import wer
+from support_commands import Completed, stenograph
 
 LIBRI_TEST = "audio/librispeech_test-clean_1995-1837-0001.wav"
 LIBRI_DEV = "wav16k/librispeech_dev-clean_2412-153948-0000.wav"
 JFK = "audio/jfk.flac"
 MAX_WER = 0.10
 CAPTION = re.compile(r"^\[(\d{2}):(\d{2})\] (?P<name>[^:]+): (?P<text>.+)$")
-COMMAND_TIMEOUT_S = 120.0
-
-
-@dataclass(frozen=True, slots=True)
-class Completed:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def lines(self) -> list[str]:
-        return [line for line in self.stdout.splitlines() if line.strip()]
-
-
-async def stenograph(node: RunningNode, *args: str) -> Completed:
-    """Run `stenograph ARGS…` to completion (bounded)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.cli",
-        *args,
-        cwd=ROOT,
-        env=node.env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(COMMAND_TIMEOUT_S):
-            stdout, stderr = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return Completed(process.returncode, stdout.decode(), stderr.decode())
 
 
 def reference(speech: Path, audio: str) -> str:

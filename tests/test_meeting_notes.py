@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,11 @@ from google.protobuf import json_format
 from kafka_broker import read_topic
 from stenograph.v1 import notes_pb2 as npb
 from stenograph.v1 import notes_pb2_grpc as npb_grpc
+from support_commands import poll_until_found, stenograph
 from support_meeting import meeting_tracks
 
 MEETING_ID = "launch-review"
-COMMAND_TIMEOUT_S = 180.0
+COMMAND_TIMEOUT_S = 180.0  # a four-stream meeting sent with --fast on two cores
 NOTES_TIMEOUT_S = 60.0
 
 
@@ -39,24 +39,6 @@ def notes_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode
     # Rolling notes after every 8 s of new speech, so a one-minute meeting gets several.
     with start_node(tmp_path_factory.mktemp("notes-node"), rolling_notes_speech_s="8") as node:
         yield node
-
-
-async def stenograph(node: RunningNode, *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.cli",
-        *args,
-        cwd=ROOT,
-        env=node.env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(COMMAND_TIMEOUT_S):
-        out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 @dataclass
@@ -81,29 +63,20 @@ async def meeting(notes_node: RunningNode, tmp_path_factory: pytest.TempPathFact
                 "--fast",
                 "--server",
                 notes_node.grpc_target,
-            )  # fmt: skip
+                timeout_s=COMMAND_TIMEOUT_S,
+            )
             for who, path in tracks.items()
         )
     )
-    for code, _, err in streams:
-        assert code == 0, err
+    for stream in streams:
+        assert stream.returncode == 0, stream.stderr
+    captions = "".join(stream.stdout for stream in streams)
     async with asyncio.timeout(NOTES_TIMEOUT_S):
         while True:
-            code, out, err = await stenograph(notes_node, "notes", MEETING_ID, "--format", "json")
-            if code == 0 and json.loads(out)["kind"] == "KIND_FINAL":
-                return Meeting(json.loads(out), "".join(out for _, out, _ in streams))
+            notes = await stenograph(notes_node, "notes", MEETING_ID, "--format", "json")
+            if notes.returncode == 0 and json.loads(notes.stdout)["kind"] == "KIND_FINAL":
+                return Meeting(json.loads(notes.stdout), captions)
             await asyncio.sleep(0.5)
-
-
-async def poll_until_found(url: str, timeout_s: float) -> httpx.Response:
-    """GET `url` until it stops answering 404 (the summariser works in the background)."""
-    async with httpx.AsyncClient() as http, asyncio.timeout(timeout_s):
-        while True:
-            response = await http.get(url)
-            if response.status_code != 404:
-                assert response.status_code == 200, response.text
-                return response
-            await asyncio.sleep(0.3)
 
 
 def by_text(meeting: Meeting, kind: str, *words: str) -> dict[str, Any]:
@@ -243,18 +216,19 @@ async def test_the_same_notes_and_transcript_over_grpc(
 async def test_the_cli_prints_notes_transcripts_and_meetings(
     meeting: Meeting, notes_node: RunningNode
 ) -> None:
-    code, out, _ = await stenograph(notes_node, "notes", MEETING_ID)
-    assert code == 0 and out.startswith("# ") and "## Decisions" in out
-    code, out, _ = await stenograph(notes_node, "transcript", MEETING_ID, "--format", "srt")
-    assert code == 0 and out.startswith("1\n")
-    code, out, _ = await stenograph(notes_node, "meetings")
-    assert code == 0 and MEETING_ID in out
-    code, _, err = await stenograph(notes_node, "notes", "no-such-meeting")
-    assert code == 1 and "404" in err
+    notes = await stenograph(notes_node, "notes", MEETING_ID)
+    assert notes.returncode == 0
+    assert notes.stdout.startswith("# ") and "## Decisions" in notes.stdout
+    srt = await stenograph(notes_node, "transcript", MEETING_ID, "--format", "srt")
+    assert srt.returncode == 0 and srt.stdout.startswith("1\n")
+    meetings = await stenograph(notes_node, "meetings")
+    assert meetings.returncode == 0 and MEETING_ID in meetings.stdout
+    missing = await stenograph(notes_node, "notes", "no-such-meeting")
+    assert missing.returncode == 1 and "404" in missing.stderr
     # --watch prints each new version; for a finished meeting that is its final notes, then
     # the command ends by itself.
-    code, out, _ = await stenograph(notes_node, "notes", MEETING_ID, "--watch", "--format", "json")
-    assert code == 0 and json.loads(out) == meeting.notes
+    watched = await stenograph(notes_node, "notes", MEETING_ID, "--watch", "--format", "json")
+    assert watched.returncode == 0 and json.loads(watched.stdout) == meeting.notes
 
 
 async def test_a_malformed_event_goes_to_the_dead_letter_topic_and_does_not_stall(
@@ -355,12 +329,12 @@ async def test_deleting_a_meeting_erases_it_and_publishes_a_tombstone(
 ) -> None:
     base = f"{notes_node.http_url}/v1/meetings"
     # A meeting of its own, so the other tests keep theirs.
-    code, _, err = await stenograph(
+    streamed = await stenograph(
         notes_node, "stream", str(ROOT / "../shared/data/speech/audio/jfk_16k.wav"),
         "--meeting", "to-delete", "--participant", "Eve", "--fast",
         "--server", notes_node.grpc_target,
     )  # fmt: skip
-    assert code == 0, err
+    assert streamed.returncode == 0, streamed.stderr
     await poll_until_found(f"{base}/to-delete/notes", timeout_s=NOTES_TIMEOUT_S)
     async with httpx.AsyncClient() as http:
         assert (await http.delete(f"{base}/to-delete")).status_code == 204

@@ -22,11 +22,14 @@ import httpx
 import pytest
 import pytest_asyncio
 from conftest import ROOT, RunningNode, start_node
+from support_commands import poll_until_found, stenograph
 from support_meeting import MEETING, meeting_tracks
 
 MEETING_ID = "fault-meeting"
 POSTGRES = "postgres@127.0.0.1:5432"
 TAKEOVER_TIMEOUT_S = 90.0
+#: The meeting streams at real time: about a minute.
+STREAM_TIMEOUT_S = 180.0
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -82,14 +85,11 @@ class SummariserProcess:
 
 
 async def stream(node: RunningNode, path: Path, who: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server.cli", "stream", str(path), "--meeting", MEETING_ID,
-        "--participant", who, "--server", node.grpc_target,
-        cwd=ROOT, env=node.env, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+    streamed = await stenograph(
+        node, "stream", str(path), "--meeting", MEETING_ID, "--participant", who,
+        "--server", node.grpc_target, timeout_s=STREAM_TIMEOUT_S,
     )  # fmt: skip
-    _, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
+    assert streamed.returncode == 0, streamed.stderr
 
 
 async def test_killing_the_summariser_that_owns_a_meeting_loses_nothing(
@@ -113,17 +113,13 @@ async def test_killing_the_summariser_that_owns_a_meeting_loses_nothing(
         owner.process.wait()
         await streams
 
-        url = f"{shared_node.http_url}/v1/meetings/{MEETING_ID}/notes"
-        async with httpx.AsyncClient() as http, asyncio.timeout(TAKEOVER_TIMEOUT_S):
-            while True:
-                response = await http.get(url, params={"kind": "final"})
-                if response.status_code == 200:
-                    break
-                await asyncio.sleep(1.0)
-            notes = response.json()
-            transcript = (
-                await http.get(f"{shared_node.http_url}/v1/meetings/{MEETING_ID}/transcript")
-            ).json()
+        base = f"{shared_node.http_url}/v1/meetings/{MEETING_ID}"
+        final = await poll_until_found(
+            f"{base}/notes", TAKEOVER_TIMEOUT_S, interval_s=1.0, params={"kind": "final"}
+        )
+        notes = final.json()
+        async with httpx.AsyncClient() as http:
+            transcript = (await http.get(f"{base}/transcript")).json()
     finally:
         for member in members:
             member.stop()
