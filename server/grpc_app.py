@@ -17,6 +17,7 @@ from stenograph.v1 import transcription_pb2_grpc as pb_grpc
 from server.node import Node
 from server.notes_grpc import NotesServicer
 from server.stream_call import ClientGone, StreamCall
+from server.translate import is_live
 from streaming.errors import InvalidConfig, StreamError
 from summariser.store import NotesStore
 
@@ -100,11 +101,12 @@ class TranscriptionServicer(pb_grpc.TranscriptionServicer):
         context: grpc.aio.ServicerContext,
     ) -> None:
         try:
-            with self._node.admit("grpc"):
-                first = await context.read()
-                if first is grpc.aio.EOF or first.WhichOneof("request") != "streaming_config":
-                    raise InvalidConfig("the first message must be streaming_config")
-                call = StreamCall(self._node, first.streaming_config, _GrpcChannel(context), "grpc")
+            first = await context.read()
+            if first is grpc.aio.EOF or first.WhichOneof("request") != "streaming_config":
+                raise InvalidConfig("the first message must be streaming_config")
+            config = first.streaming_config
+            with self._node.admit("grpc", live=is_live(config)):
+                call = StreamCall(self._node, config, _GrpcChannel(context), "grpc")
                 await _run_past_cancellation(call)
         except StreamError as e:
             await _linger(context)

@@ -24,6 +24,7 @@ from server.node import Node
 from server.notes_http import NOTES_ROUTES
 from server.problems import problem
 from server.stream_call import ClientGone, StreamCall
+from server.translate import is_live
 from streaming.errors import InvalidConfig, StreamError
 from summariser.store import NotesStore
 
@@ -72,11 +73,11 @@ async def stream_endpoint(ws: WebSocket) -> None:
     node: Node = ws.app.state.node
     await ws.accept()
     try:
-        with node.admit("websocket"):
-            try:
-                config = config_from_query(ws.query_params)
-            except WireFormatError as e:
-                raise InvalidConfig(str(e)) from None
+        try:
+            config = config_from_query(ws.query_params)
+        except WireFormatError as e:
+            raise InvalidConfig(str(e)) from None
+        with node.admit("websocket", live=is_live(config)):
             await StreamCall(node, config, _WebSocketChannel(ws), "websocket").run()
         await ws.close(code=1000)
     except StreamError as e:
@@ -91,11 +92,14 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     node: Node = request.app.state.node
-    checks = {"model": node.recognizer.label, "streams": node.active_streams}
-    if not node.has_room:
-        return problem(
-            503, "Node full", f"serving its maximum of {node.settings.max_streams} streams"
-        )
+    admission = node.live_admission()
+    checks = {
+        "model": node.model_label,
+        "streams": node.active_streams,
+        "predicted_load": round(admission.predicted_busy, 3),
+    }
+    if not admission.admitted:
+        return problem(503, "Node full", f"no headroom for another live stream: {admission.reason}")
     if node.publisher is not None and not await node.publisher.is_reachable(timeout_s=2.0):
         return problem(503, "Broker unreachable", "the Kafka bootstrap servers do not answer")
     return JSONResponse({"status": "ready", **checks})

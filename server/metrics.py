@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 ACTIVE_STREAMS = Gauge("stenograph_active_streams", "Streams being served now")
 STREAMS = Counter(
@@ -13,3 +13,35 @@ STREAMS_REFUSED = Counter(
 )
 AUDIO_SECONDS = Counter("stenograph_audio_seconds_total", "Audio received, in seconds")
 RESULTS = Counter("stenograph_results_total", "Results sent to clients", ["kind"])
+STREAMS_BY_MODE = Gauge(
+    "stenograph_active_streams_by_mode", "Streams being served now, by processing mode", ["mode"]
+)
+PREDICTED_LOAD = Gauge(
+    "stenograph_predicted_load",
+    "Predicted busy share of the inference workers with one more live stream (admission "
+    "refuses above 0.85)",
+)
+ACCEPTING = Gauge(
+    "stenograph_accepting_live_streams", "1 while the node admits another live stream, else 0"
+)
+PARTIAL_INTERVAL = Gauge(
+    "stenograph_partial_interval_seconds", "Live partial refresh interval for the current load"
+)
+BATCH_SIZE = Histogram(
+    "stenograph_inference_batch_size",
+    "Whisper passes run as one batch",
+    ["priority"],
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32),
+)
+QUEUE_WAIT = Histogram(
+    "stenograph_inference_queue_wait_seconds",
+    "Time a pass waited for a worker",
+    ["priority"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+)
+BATCH_SECONDS = Histogram(
+    "stenograph_inference_batch_seconds",
+    "Time one Whisper batch ran",
+    ["priority"],
+    buckets=(0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+)

@@ -1,29 +1,47 @@
-"""What all streams of a process share: settings, the model, VAD, the Kafka publisher, slots."""
+"""What all streams of a process share: settings, the inference scheduler, VAD, the publisher.
+
+Live streams are admitted while the scheduler measures headroom for one more (see
+`streaming.load`); uploads and `--fast` streams only use what live streams leave, so they
+are held to the `max_streams` cap alone.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from server import metrics
 from server.settings import Settings
 from server.transcript_publisher import TranscriptPublisher
 from streaming.errors import NodeFull
-from streaming.recognizer import WhisperRecognizer, load_whisper
+from streaming.load import ADMISSION_WINDOW_S, Admission, Priority
+from streaming.recognizer import load_whisper
+from streaming.scheduler import InferenceScheduler
 from streaming.vad import SileroVoiceDetector
 
 log = logging.getLogger(__name__)
 
 
+def _observe(priority: Priority, size: int, waits: Sequence[float], seconds: float) -> None:
+    label = priority.name.lower()
+    metrics.BATCH_SIZE.labels(priority=label).observe(size)
+    metrics.BATCH_SECONDS.labels(priority=label).observe(seconds)
+    for wait in waits:
+        metrics.QUEUE_WAIT.labels(priority=label).observe(wait)
+
+
 @dataclass(slots=True)
 class Node:
     settings: Settings
-    recognizer: WhisperRecognizer
+    scheduler: InferenceScheduler
     vad: SileroVoiceDetector
     publisher: TranscriptPublisher | None = None
-    active_streams: int = field(default=0)
+    active_streams: int = 0
+    #: Admission times of the live streams being served.
+    live_admitted_at: list[float] = field(default_factory=list)
 
     @classmethod
     def load(cls, settings: Settings, publisher: TranscriptPublisher | None = None) -> Node:
@@ -37,28 +55,80 @@ class Node:
             partial_beam_size=settings.partial_beam_size,
             final_beam_size=settings.final_beam_size,
         )
-        return cls(settings, recognizer, SileroVoiceDetector(), publisher)
+        scheduler = InferenceScheduler(
+            recognizer,
+            workers=settings.asr_workers,
+            max_batch=settings.asr_max_batch,
+            observer=_observe,
+        )
+        node = cls(settings, scheduler, SileroVoiceDetector(), publisher)
+        metrics.PREDICTED_LOAD.set_function(lambda: node.live_admission().predicted_busy)
+        metrics.ACCEPTING.set_function(lambda: float(node.has_room))
+        metrics.PARTIAL_INTERVAL.set_function(
+            lambda: scheduler.partial_interval_s(settings.partial_interval_s)
+        )
+        return node
+
+    @property
+    def model_label(self) -> str:
+        return self.scheduler.label
+
+    def live_admission(self) -> Admission:
+        """Whether one more live stream would be kept real time, from measured load."""
+        if self.active_streams >= self.settings.max_streams:
+            return Admission(
+                False, 1.0, f"serving its maximum of {self.settings.max_streams} streams"
+            )
+        if not self.settings.admission_control:
+            return Admission(
+                True, self.scheduler.load.busy_at_slowest_partials(self.settings.partial_interval_s)
+            )
+        settle_from = time.monotonic() - ADMISSION_WINDOW_S
+        settling = sum(1 for at in self.live_admitted_at if at > settle_from)
+        return self.scheduler.admission(
+            len(self.live_admitted_at),
+            settling,
+            self.settings.partial_interval_s,
+            self.settings.admission_max_load,
+        )
 
     @property
     def has_room(self) -> bool:
-        return self.active_streams < self.settings.max_streams
+        """A live stream would be admitted now (what /readyz reports to load balancers)."""
+        return self.live_admission().admitted
 
     @contextlib.contextmanager
-    def admit(self, transport: str) -> Iterator[None]:
-        """Hold a stream slot; refuse at once (never queue and starve) when the node is full."""
-        if not self.has_room:
-            metrics.STREAMS_REFUSED.labels(transport=transport).inc()
-            raise NodeFull(
-                f"node is serving its maximum of {self.settings.max_streams} streams; "
-                "retry on another node"
+    def admit(self, transport: str, *, live: bool = True) -> Iterator[None]:
+        """Hold a stream slot; refuse at once (never queue and starve) when there is none."""
+        if live:
+            decision = self.live_admission()
+        elif self.active_streams >= self.settings.max_streams:
+            decision = Admission(
+                False, 1.0, f"serving its maximum of {self.settings.max_streams} streams"
             )
+        else:
+            decision = Admission(True, 0.0)
+        if not decision.admitted:
+            metrics.STREAMS_REFUSED.labels(transport=transport).inc()
+            log.info("stream refused", extra={"reason": decision.reason, "live": live})
+            raise NodeFull(
+                f"node cannot take another stream ({decision.reason}); retry on another node"
+            )
+        admitted_at = time.monotonic()
+        mode = "live" if live else "batch"
         self.active_streams += 1
+        if live:
+            self.live_admitted_at.append(admitted_at)
         metrics.ACTIVE_STREAMS.set(self.active_streams)
+        metrics.STREAMS_BY_MODE.labels(mode=mode).inc()
         try:
             yield
         finally:
             self.active_streams -= 1
+            if live:
+                self.live_admitted_at.remove(admitted_at)
             metrics.ACTIVE_STREAMS.set(self.active_streams)
+            metrics.STREAMS_BY_MODE.labels(mode=mode).dec()
 
     def close(self) -> None:
-        self.recognizer.close()
+        self.scheduler.close()

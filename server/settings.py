@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     asr_workers: int = Field(default=1, ge=1)
     #: CPU threads per Whisper call.
     asr_cpu_threads: int = Field(default=2, ge=1)
+    #: Most passes (of different streams) run as one Whisper batch. On a GPU, 16-32.
+    asr_max_batch: int = Field(default=8, ge=1, le=64)
     #: Partials are refreshed often and greedily; each final is decoded once with a beam.
     partial_beam_size: int = Field(default=1, ge=1)
     final_beam_size: int = Field(default=5, ge=1)
@@ -59,7 +61,13 @@ class Settings(BaseSettings):
     max_segment_s: float = Field(default=12.0, ge=4.0, le=25.0)
 
     # --- limits ----------------------------------------------------------------------------
-    max_streams: int = Field(default=16, ge=1)
+    #: A hard cap; below it, live streams are admitted while measured headroom allows.
+    max_streams: int = Field(default=64, ge=1)
+    #: Live streams are admitted while the inference workers' predicted busy share (every
+    #: stream at the slowest partial rate, plus the new one) stays below this.
+    admission_max_load: float = Field(default=0.85, gt=0, le=1)
+    #: Off: live streams are held to `max_streams` alone (benchmarks that load a node on purpose).
+    admission_control: bool = True
     max_frame_bytes: int = Field(default=256 * 1024, ge=1024)
     max_stream_audio_s: float = Field(default=4 * 3600.0, gt=0)
     #: No audio (nor KeepAlive) for this long ends the stream with DEADLINE_EXCEEDED / 1008.

@@ -21,6 +21,7 @@ from server import metrics
 from server.logs import stream_context
 from server.node import Node
 from server.translate import (
+    is_live,
     make_stream_decoder,
     now_timestamp,
     session_options,
@@ -57,7 +58,7 @@ class StreamCall:
     def __init__(
         self, node: Node, config: pb.StreamingConfig, channel: ClientChannel, transport: str
     ) -> None:
-        validate_config(config, node.settings, node.recognizer.label)
+        validate_config(config, node.settings, node.model_label)
         self.node = node
         self.config = config
         self.channel = channel
@@ -66,9 +67,9 @@ class StreamCall:
         self._settings = node.settings
         self._decoder: AudioDecoder = make_stream_decoder(config)
         self._session = TranscriptionSession(
-            node.recognizer, node.vad, session_options(config, node.settings, self.stream_id)
+            node.scheduler, node.vad, session_options(config, node.settings, self.stream_id)
         )
-        self._live = config.processing_mode != pb.PROCESSING_MODE_BATCH
+        self._live = is_live(config)
         self._first_audio_at: float | None = None
         self._warned_ahead = False
         self._client_gone = False
@@ -120,7 +121,7 @@ class StreamCall:
                     request_id=self.stream_id,
                     meeting_id=self.config.meeting_id,
                     participant=self.config.participant,
-                    model=self.node.recognizer.label,
+                    model=self.node.model_label,
                     sample_rate=16_000,
                 )
             )
@@ -252,7 +253,7 @@ class StreamCall:
                 config=self.config,
                 stream_id=self.stream_id,
                 node=self._settings.node_id,
-                model=self.node.recognizer.label,
+                model=self.node.model_label,
                 stream_started_at=self._started_at,
             )
         )

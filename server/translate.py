@@ -69,10 +69,15 @@ def make_stream_decoder(config: pb.StreamingConfig) -> AudioDecoder:
     )
 
 
+def is_live(config: pb.StreamingConfig) -> bool:
+    """Audio at real time from a microphone, as opposed to a recording sent as fast as possible."""
+    return config.processing_mode != pb.PROCESSING_MODE_BATCH
+
+
 def session_options(
     config: pb.StreamingConfig, settings: Settings, stream_id: str
 ) -> SessionOptions:
-    batch = config.processing_mode == pb.PROCESSING_MODE_BATCH
+    batch = not is_live(config)
     return SessionOptions(
         stream_id=stream_id,
         language=(config.language or "en").split("-")[0].lower(),
@@ -84,6 +89,7 @@ def session_options(
         else settings.partial_interval_s,
         max_segment_s=settings.max_segment_s,
         max_pending_chunks=settings.max_pending_chunks,
+        bulk=batch,
     )
 
 

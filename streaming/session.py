@@ -27,7 +27,7 @@ from streaming.events import (
     Word,
 )
 from streaming.guards import drop_unlikely_tail
-from streaming.recognizer import WhisperRecognizer
+from streaming.scheduler import InferenceScheduler
 from streaming.vad import SileroVoiceDetector, UtteranceEndpointer, VadState
 from streaming.window import AudioWindow
 
@@ -77,12 +77,14 @@ class SessionOptions:
     interim_results: bool = True
     silence_ms: int = 600
     vad_threshold: float = 0.5
-    #: New audio between partial refreshes; under load refreshes simply come less often.
+    #: New audio between partial refreshes at most; a busy node stretches it (the scheduler).
     partial_interval_s: float = 0.5
     #: Most audio taken from the inbox between two refreshes.
     max_drain_s: float = 4.0
     max_segment_s: float = 12.0
     max_pending_chunks: int = 64
+    #: Audio sent faster than real time (uploads, `stream --fast`): runs after live streams.
+    bulk: bool = False
 
     def __post_init__(self) -> None:
         if self.max_segment_s * 2 > WINDOW_CAPACITY_S - self.max_drain_s:
@@ -93,7 +95,7 @@ class TranscriptionSession:
     """Per-stream state and loop. Create one per stream; `run()` until `close()` is handled."""
 
     def __init__(
-        self, recognizer: WhisperRecognizer, vad: SileroVoiceDetector, options: SessionOptions
+        self, recognizer: InferenceScheduler, vad: SileroVoiceDetector, options: SessionOptions
     ) -> None:
         self.options = options
         self._recognizer = recognizer
@@ -186,9 +188,13 @@ class TranscriptionSession:
         return (
             self._endpointer.in_speech
             and not (pausing and shown_up_to_pause)
-            and self._since_pass_s >= self.options.partial_interval_s
+            and self._since_pass_s >= self._partial_interval_s()
             and self._window.end_s - self._segment_start_s >= MIN_PARTIAL_AUDIO_S
         )
+
+    def _partial_interval_s(self) -> float:
+        base = self.options.partial_interval_s
+        return base if self.options.bulk else self._recognizer.partial_interval_s(base)
 
     async def _on_audio(self, pcm: Pcm) -> None:
         if pcm.size / SAMPLE_RATE > self._window.room_s:
@@ -240,6 +246,7 @@ class TranscriptionSession:
             language=self.options.language,
             prompt=self._prompt(start_s),
             final=final,
+            bulk=self.options.bulk,
         )
         voiced = [w for w in result.words if w.start_s < voiced_end_s - VOICED_MARGIN_S / 2]
         return drop_unlikely_tail(voiced)

@@ -21,6 +21,7 @@ from support_audio import espeak_wav, normalise, wer
 from server.file_streamer import decode_file
 from streaming.agreement import LocalAgreement
 from streaming.audio import PcmDecoder, make_decoder
+from streaming.batch_pass import PADDING_KEPT_FRAMES
 from streaming.errors import InvalidAudio, InvalidConfig
 from streaming.events import (
     SegmentUpdate,
@@ -36,12 +37,8 @@ from streaming.guards import (
     drop_unlikely_tail,
     is_hallucinated_segment,
 )
-from streaming.recognizer import (
-    PADDING_KEPT_FRAMES,
-    WhisperRecognizer,
-    load_whisper,
-    strip_padding,
-)
+from streaming.recognizer import load_whisper, strip_padding
+from streaming.scheduler import InferenceScheduler
 from streaming.session import SessionOptions, TranscriptionSession
 from streaming.vad import WINDOW, Boundary, SileroVoiceDetector, UtteranceEndpointer
 from streaming.window import AudioWindow
@@ -392,10 +389,11 @@ class TestPcmDecoder:
 
 
 @pytest.fixture(scope="module")
-def recognizer() -> Iterator[WhisperRecognizer]:
+def scheduler() -> Iterator[InferenceScheduler]:
     model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
-    yield model
-    model.close()
+    scheduler = InferenceScheduler(model, workers=1)
+    yield scheduler
+    scheduler.close()
 
 
 @pytest.fixture(scope="module")
@@ -413,9 +411,9 @@ class TestShortWindow:
     """Whisper hears the audio plus 8 s of padding, not a padded 30 s window."""
 
     def test_padding_beyond_eight_seconds_is_stripped(
-        self, recognizer: WhisperRecognizer, jfk: tuple[np.ndarray, str]
+        self, scheduler: InferenceScheduler, jfk: tuple[np.ndarray, str]
     ) -> None:
-        features = recognizer.model.feature_extractor(jfk[0][: 3 * RATE])
+        features = scheduler.recognizer.model.feature_extractor(jfk[0][: 3 * RATE])
         content = features.shape[-1] - 1  # what faster-whisper slices before padding
         padded = pad_or_trim(features[:, :content])
         stripped = strip_padding(padded)
@@ -428,14 +426,14 @@ class TestShortWindow:
         assert strip_padding(speech_like).shape[-1] == 3000
 
     async def test_short_window_words_match_the_padded_window(
-        self, recognizer: WhisperRecognizer, jfk: tuple[np.ndarray, str]
+        self, scheduler: InferenceScheduler, jfk: tuple[np.ndarray, str]
     ) -> None:
         audio, reference = jfk
-        result = await recognizer.recognize(audio, offset_s=10.0, final=True)
+        result = await scheduler.recognize(audio, offset_s=10.0, final=True)
         assert not result.padded_retry
         assert wer(reference, " ".join(w.text for w in result.words)) < 0.1
         padded, _ = await asyncio.to_thread(
-            recognizer._decode, audio, "en", "", True, True
+            scheduler.recognizer.decode_one, audio, "en", "", True, True
         )  # the window faster-whisper would use
         # "…ask what you can do for your country": same words at the same times.
         for short, full in zip(result.words[-8:], padded[-8:], strict=True):
@@ -447,7 +445,7 @@ Step = np.ndarray | str  # audio to push, or "finalize"
 
 
 async def run_session(
-    recognizer: WhisperRecognizer,
+    scheduler: InferenceScheduler,
     vad: SileroVoiceDetector,
     steps: Sequence[Step],
     *,
@@ -462,7 +460,7 @@ async def run_session(
     live microphone on a node faster than real time), instead of as fast as it accepts.
     """
     session = TranscriptionSession(
-        recognizer, vad, SessionOptions(stream_id=stream_id, interim_results=interim_results)
+        scheduler, vad, SessionOptions(stream_id=stream_id, interim_results=interim_results)
     )
     events: list[SessionEvent] = []
 
@@ -505,10 +503,10 @@ def finals(events: Sequence[SessionEvent]) -> list[SegmentUpdate]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def jfk_events(
-    recognizer: WhisperRecognizer, vad: SileroVoiceDetector, jfk: tuple[np.ndarray, str]
+    scheduler: InferenceScheduler, vad: SileroVoiceDetector, jfk: tuple[np.ndarray, str]
 ) -> AsyncIterator[list[SessionEvent]]:
     """JFK in 100 ms chunks with interim results: the reference run the specs below read."""
-    yield await run_session(recognizer, vad, chunks(jfk[0], 0.1), stream_id="jfk")
+    yield await run_session(scheduler, vad, chunks(jfk[0], 0.1), stream_id="jfk")
 
 
 class TestSession:
@@ -584,7 +582,7 @@ class TestSession:
     @pytest.mark.parametrize("lead_in_ms", [0, 80])
     async def test_without_interim_results_every_utterance_gets_only_its_final(
         self,
-        recognizer: WhisperRecognizer,
+        scheduler: InferenceScheduler,
         vad: SileroVoiceDetector,
         jfk: tuple[np.ndarray, str],
         lead_in_ms: int,
@@ -596,7 +594,7 @@ class TestSession:
         opening = jfk[0][: round(5.3 * RATE)]
         audio = np.concatenate([np.zeros(lead_in_ms * RATE // 1000, np.float32), opening])
         events = await run_session(
-            recognizer, vad, chunks(audio, 0.1), interim_results=False, paced=True
+            scheduler, vad, chunks(audio, 0.1), interim_results=False, paced=True
         )
         results = updates(events)
         assert results and all(u.is_final for u in results), "interim results were sent"
@@ -609,7 +607,7 @@ class TestSession:
         assert wer("ask not", results[1].text) <= 0.5, results[1].text
 
     async def test_a_turn_after_a_long_silence_keeps_its_first_word(
-        self, recognizer: WhisperRecognizer, vad: SileroVoiceDetector, tmp_path: Path
+        self, scheduler: InferenceScheduler, vad: SileroVoiceDetector, tmp_path: Path
     ) -> None:
         # One participant's microphone in a meeting: they speak, others talk for a while
         # (silence here), then they speak again, starting with a name.
@@ -626,17 +624,17 @@ class TestSession:
                 np.zeros(RATE, np.float32),
             ]
         )
-        events = await run_session(recognizer, vad, chunks(audio, 0.1))
+        events = await run_session(scheduler, vad, chunks(audio, 0.1))
         texts = [normalise(f.text) for f in finals(events) if f.text]
         assert len(texts) == 2 and texts[1].startswith("bob"), texts
 
     async def test_finalize_cuts_the_open_utterance(
-        self, recognizer: WhisperRecognizer, vad: SileroVoiceDetector, jfk: tuple[np.ndarray, str]
+        self, scheduler: InferenceScheduler, vad: SileroVoiceDetector, jfk: tuple[np.ndarray, str]
     ) -> None:
         audio, _ = jfk
         cut = round(8.0 * RATE)  # inside "…ask what you can do for your country"
         events = await run_session(
-            recognizer, vad, [*chunks(audio[:cut], 0.1), "finalize", *chunks(audio[cut:], 0.1)]
+            scheduler, vad, [*chunks(audio[:cut], 0.1), "finalize", *chunks(audio[cut:], 0.1)]
         )
         forced = [f for f in finals(events) if not f.speech_final and f.end_s <= 8.0 + 0.05]
         assert forced, [(f.text, f.end_s, f.speech_final) for f in finals(events)]
@@ -646,23 +644,23 @@ class TestSession:
 
     async def test_finals_do_not_depend_on_how_the_audio_is_chunked(
         self,
-        recognizer: WhisperRecognizer,
+        scheduler: InferenceScheduler,
         vad: SileroVoiceDetector,
         jfk: tuple[np.ndarray, str],
         jfk_events: list[SessionEvent],
     ) -> None:
         # One 11 s chunk (a large frame, or an Opus recording decoded at once) must give the
         # same utterances as 100 ms chunks: no words leaking across an utterance end.
-        whole = await run_session(recognizer, vad, [jfk[0]], interim_results=False)
+        whole = await run_session(scheduler, vad, [jfk[0]], interim_results=False)
         assert [f.text for f in finals(whole)] == [f.text for f in finals(jfk_events)]
         assert [f.speech_final for f in finals(whole)] == [
             f.speech_final for f in finals(jfk_events)
         ]
 
     async def test_a_chunk_longer_than_the_window_is_accepted(
-        self, recognizer: WhisperRecognizer, vad: SileroVoiceDetector
+        self, scheduler: InferenceScheduler, vad: SileroVoiceDetector
     ) -> None:
-        events = await run_session(recognizer, vad, [np.zeros(40 * RATE, dtype=np.float32)])
+        events = await run_session(scheduler, vad, [np.zeros(40 * RATE, dtype=np.float32)])
         summary = events[-1]
         assert isinstance(summary, StreamSummary)
         assert summary.audio_processed_s == 40.0

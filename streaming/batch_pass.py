@@ -1,0 +1,188 @@
+"""One Whisper pass over several streams' audio at once.
+
+CTranslate2 batches the encoder, the decoder and the word alignment: a batch of eight short
+windows costs far less than eight separate calls, because tiny models are bound by per-call
+overhead and the decoder's small matrix products rather than by arithmetic. Each window is
+its real audio plus `PADDING_KEPT_FRAMES` of silence (never a padded 30 s window); windows
+of one batch are padded to the longest, which the scheduler keeps close by bucketing lengths.
+
+This is faster-whisper's `transcribe` reduced to what a streaming pass needs: one window, one
+temperature, timestamps on, word times from the alignment heads. Anything that looks like a
+failed decode is reported, and the recogniser redoes that item alone on the padded window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ctranslate2
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_compression_ratio
+
+from streaming.audio import SAMPLE_RATE, Pcm
+from streaming.events import Word
+from streaming.guards import MAX_COMPRESSION_RATIO, drop_repetition_loop, is_hallucinated_segment
+
+#: Padding kept after the audio (in 10 ms mel frames). With none, tiny.en decodes 2-12 s
+#: prefixes of the shared speech set into loops or runaways half the time (22 of 48); 8 s of it
+#: brings that to 4 of 48 (then redone padded) at the padded window's WER, in 0.6x the time.
+PADDING_KEPT_FRAMES = 800
+WHISPER_FRAMES = 3000
+HOP_SAMPLES = 160
+#: Speech rarely exceeds ~5 tokens per second; a decoder that produces far more is looping
+#: (seen: "We'll see you next time" x40 on a 0.5 s tail). The cap bounds the damage and cost.
+MAX_TOKENS_PER_AUDIO_S = 12
+MIN_TOKEN_BUDGET = 16
+MAX_TOKEN_BUDGET = 220
+#: faster-whisper's defaults for the first timestamp and the punctuation merged into words.
+MAX_INITIAL_TIMESTAMP_INDEX = 50
+PREPEND_PUNCTUATIONS = "\"'“¿([{-"
+APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
+
+
+def token_budget(audio_s: float) -> int:
+    return min(MAX_TOKEN_BUDGET, int(MIN_TOKEN_BUDGET + MAX_TOKENS_PER_AUDIO_S * audio_s))
+
+
+def window_frames(audio: Pcm) -> int:
+    """Encoder frames of `audio` heard with the kept padding (even, at most Whisper's 30 s)."""
+    frames = audio.size // HOP_SAMPLES + PADDING_KEPT_FRAMES
+    return min(frames + frames % 2, WHISPER_FRAMES)
+
+
+@dataclass(frozen=True, slots=True)
+class PassRequest:
+    """One stream's audio for one pass; word times come back relative to `audio`'s start."""
+
+    audio: Pcm
+    #: The stream's earlier words, already tokenised (batch mates share their length).
+    prompt_tokens: tuple[int, ...]
+
+    @property
+    def audio_s(self) -> float:
+        return self.audio.size / SAMPLE_RATE
+
+
+@dataclass(frozen=True, slots=True)
+class PassOutput:
+    words: list[Word]
+    #: A loop, a runaway or text that compresses too well: redo on the padded window.
+    failed: bool
+
+
+def _features(model: WhisperModel, requests: Sequence[PassRequest]) -> np.ndarray:
+    frames = max(window_frames(r.audio) for r in requests)
+    mels = [model.feature_extractor(r.audio) for r in requests]
+    batch = np.zeros((len(requests), mels[0].shape[0], frames), np.float32)
+    for i, (r, mel) in enumerate(zip(requests, mels, strict=True)):
+        content = min(r.audio.size // HOP_SAMPLES, frames)
+        batch[i, :, :content] = mel[:, :content]
+    return batch
+
+
+def _split_by_timestamps(
+    tokenizer: Tokenizer, tokens: list[int], duration_s: float
+) -> list[dict[str, Any]]:
+    """Sub-segments between timestamp tokens; unlike faster-whisper, the unfinished tail is kept
+    (a sequential decoder would seek and decode it again; a streaming pass has one call)."""
+    begin = tokenizer.timestamp_begin
+    precision = 0.02
+    segments: list[dict[str, Any]] = []
+    start_index = 0
+    for i in range(1, len(tokens)):
+        if tokens[i] >= begin and tokens[i - 1] >= begin:
+            piece = tokens[start_index:i]
+            segments.append(
+                {
+                    "seek": 0,
+                    "start": (piece[0] - begin) * precision,
+                    "end": (piece[-1] - begin) * precision,
+                    "tokens": piece,
+                }
+            )
+            start_index = i
+    tail = tokens[start_index:]
+    if any(t < tokenizer.eot for t in tail) or not segments:
+        first = tail[0] - begin if tail and tail[0] >= begin else 0
+        segments.append({"seek": 0, "start": first * precision, "end": duration_s, "tokens": tail})
+    return segments
+
+
+def decode_batch(
+    model: WhisperModel,
+    tokenizer: Tokenizer,
+    requests: Sequence[PassRequest],
+    *,
+    beam_size: int,
+    suppress_tokens: Sequence[int],
+) -> list[PassOutput]:
+    """Words for every request, from one encoder, one decoder and one alignment call."""
+    encoded = model.model.encode(ctranslate2.StorageView.from_array(_features(model, requests)))
+    prompts = [model.get_prompt(tokenizer, list(r.prompt_tokens)) for r in requests]
+    budgets = [token_budget(r.audio_s) for r in requests]
+    results = model.model.generate(
+        encoded,
+        prompts,
+        beam_size=beam_size,
+        max_length=len(prompts[0]) + max(budgets),
+        return_scores=True,
+        return_no_speech_prob=True,
+        suppress_blank=True,
+        suppress_tokens=list(suppress_tokens),
+        max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
+    )
+    segmented: list[list[dict[str, Any]]] = []
+    runaway: list[bool] = []
+    for r, result, budget in zip(requests, results, budgets, strict=True):
+        tokens = list(result.sequences_ids[0])
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        pieces = _split_by_timestamps(tokenizer, tokens, r.audio_s)
+        for piece in pieces:
+            text = tokenizer.decode([t for t in piece["tokens"] if t < tokenizer.eot])
+            piece.update(
+                text=text,
+                avg_logprob=avg_logprob,
+                no_speech_prob=result.no_speech_prob,
+                compression_ratio=get_compression_ratio(text),
+            )
+        segmented.append(pieces)
+        runaway.append(len(tokens) >= budget)
+    model.add_word_timestamps(
+        segmented,
+        tokenizer,
+        encoded,
+        [min(r.audio.size // HOP_SAMPLES, WHISPER_FRAMES) for r in requests],
+        PREPEND_PUNCTUATIONS,
+        APPEND_PUNCTUATIONS,
+        0.0,
+    )
+    return [_output(pieces, ran_away) for pieces, ran_away in zip(segmented, runaway, strict=True)]
+
+
+@dataclass(slots=True)
+class _Piece:
+    no_speech_prob: float
+    avg_logprob: float
+    compression_ratio: float
+
+
+def _output(pieces: list[dict[str, Any]], ran_away: bool) -> PassOutput:
+    words: list[Word] = []
+    failed = ran_away
+    for piece in pieces:
+        quality = _Piece(piece["no_speech_prob"], piece["avg_logprob"], piece["compression_ratio"])
+        if is_hallucinated_segment(quality):
+            failed |= quality.compression_ratio > MAX_COMPRESSION_RATIO
+            continue
+        for w in piece.get("words", ()):
+            text = str(w["word"]).strip()
+            if text:
+                words.append(
+                    Word(text, float(w["start"]), float(w["end"]), float(w["probability"]))
+                )
+    kept = drop_repetition_loop(words)
+    return PassOutput(kept, failed or len(kept) < len(words))

@@ -1,0 +1,134 @@
+"""How busy a node's inference workers are, and what follows from it.
+
+Two decisions are made from measurements, never from a fixed stream count:
+- how often live streams refresh their partial results (first thing to give under load), and
+- whether one more live stream can be admitted and still be kept real time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Priority(IntEnum):
+    """Lower runs first. Live streams always go before uploads and `--fast` streams."""
+
+    LIVE_FINAL = 0
+    LIVE_PARTIAL = 1
+    BULK_FINAL = 2
+    BULK_PARTIAL = 3
+
+
+LIVE = (Priority.LIVE_FINAL, Priority.LIVE_PARTIAL)
+
+#: Partials keep their base rate until live work fills this share of the workers' time; from
+#: there the interval grows linearly, to `MAX_PARTIAL_INTERVAL_S` when the workers are full.
+STRETCH_FROM_BUSY = 0.5
+MAX_PARTIAL_INTERVAL_S = 2.0
+#: Recent enough to react within a few partial refreshes.
+STRETCH_WINDOW_S = 3.0
+#: Admission looks further back: a stream's cost shows once it has spoken for a while.
+ADMISSION_WINDOW_S = 10.0
+#: By default a node admits a live stream while its predicted busy share stays under this...
+ADMIT_BUSY = 0.85
+#: ...and while live finals wait no longer than this for a worker (p95).
+ADMIT_FINAL_WAIT_S = 1.0
+#: Cost of a stream (share of the workers' time at the slowest partial rate) before any has
+#: been measured: one tiny.en int8 stream on 2 CPU cores, speaking all the time, at 2 s
+#: partials. Replaced by measurement as soon as streams run.
+INITIAL_STREAM_COST = 0.08
+#: Silent streams cost next to nothing, but may start speaking at any moment.
+MIN_STREAM_COST = 0.03
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    admitted: bool
+    #: Predicted busy share of the workers with the new stream (at the slowest partial rate).
+    predicted_busy: float
+    reason: str = ""
+
+
+class LoadMeter:
+    """Busy time of the workers per priority, and how long work waited for them."""
+
+    def __init__(self, workers: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.workers = workers
+        self._clock = clock
+        self._busy: deque[tuple[float, float, Priority]] = deque()  # (start, end, priority)
+        self._waits: deque[tuple[float, float, Priority]] = deque()  # (at, wait_s, priority)
+
+    def record_batch(self, priority: Priority, started: float, ended: float) -> None:
+        self._busy.append((started, ended, priority))
+        self._prune()
+
+    def record_wait(self, priority: Priority, wait_s: float) -> None:
+        self._waits.append((self._clock(), wait_s, priority))
+        self._prune()
+
+    def _prune(self) -> None:
+        horizon = self._clock() - ADMISSION_WINDOW_S
+        while self._busy and self._busy[0][1] < horizon:
+            self._busy.popleft()
+        while self._waits and self._waits[0][0] < horizon:
+            self._waits.popleft()
+
+    def busy(self, window_s: float, priorities: Iterable[Priority]) -> float:
+        """Share of the workers' time spent on `priorities` during the last `window_s`."""
+        wanted = set(priorities)
+        now = self._clock()
+        since = now - window_s
+        spent = sum(
+            min(end, now) - max(start, since)
+            for start, end, p in list(self._busy)
+            if p in wanted and end > since
+        )
+        return min(1.0, spent / (window_s * self.workers))
+
+    def final_wait_p95(self, window_s: float = ADMISSION_WINDOW_S) -> float:
+        since = self._clock() - window_s
+        waits = sorted(
+            w for at, w, p in list(self._waits) if p is Priority.LIVE_FINAL and at > since
+        )
+        return waits[min(len(waits) - 1, int(0.95 * len(waits)))] if waits else 0.0
+
+    def partial_interval_s(self, base_s: float) -> float:
+        """The live partial refresh interval for the current load."""
+        live = self.busy(STRETCH_WINDOW_S, LIVE)
+        over = max(0.0, live - STRETCH_FROM_BUSY) / (1.0 - STRETCH_FROM_BUSY)
+        return base_s + over * max(0.0, MAX_PARTIAL_INTERVAL_S - base_s)
+
+    def busy_at_slowest_partials(self, base_s: float) -> float:
+        """Live busy share had every partial been refreshed at `MAX_PARTIAL_INTERVAL_S`."""
+        finals = self.busy(ADMISSION_WINDOW_S, (Priority.LIVE_FINAL,))
+        partials = self.busy(ADMISSION_WINDOW_S, (Priority.LIVE_PARTIAL,))
+        return finals + partials * self.partial_interval_s(base_s) / MAX_PARTIAL_INTERVAL_S
+
+    def admission(
+        self,
+        live_streams: int,
+        settling_streams: int,
+        base_s: float,
+        max_busy: float = ADMIT_BUSY,
+    ) -> Admission:
+        """Can one more live stream be kept real time?
+
+        `live_streams` are the live streams being served, `settling_streams` those of them
+        admitted too recently for their cost to show in the measurements yet. The first live
+        stream is always admitted: refusing it would serve nobody.
+        """
+        busy = self.busy_at_slowest_partials(base_s)
+        established = live_streams - settling_streams
+        per_stream = busy / established if established > 0 and busy > 0 else INITIAL_STREAM_COST
+        per_stream = max(per_stream, MIN_STREAM_COST)
+        predicted = busy + per_stream * (settling_streams + 1)
+        if live_streams and predicted > max_busy:
+            return Admission(False, predicted, f"predicted load {predicted:.0%} of the workers")
+        wait = self.final_wait_p95()
+        if live_streams and wait > ADMIT_FINAL_WAIT_S:
+            return Admission(False, predicted, f"finals wait {wait:.1f} s for a worker")
+        return Admission(True, predicted)

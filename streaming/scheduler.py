@@ -1,0 +1,229 @@
+"""The node's one inference queue: every stream's Whisper passes, batched across streams.
+
+Sessions `await scheduler.recognize(...)`; worker threads (one per CTranslate2 worker) take
+the most urgent pending pass and every compatible pass waiting with it, and run them as one
+batch. Compatible means the same priority, language and decode (final or partial), a prompt
+of the same token length, and audio in the same length bucket, so padding within a batch
+stays small. Finals go before partials and live streams before uploads; a busy node first
+refreshes partials less often (`partial_interval_s`), and admits live streams only while it
+has measured headroom for them (`admission`).
+
+No batch waits for company: under load, passes pile up while the workers are busy and are
+batched then; an idle node runs a lone pass at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from streaming.audio import SAMPLE_RATE, Pcm
+from streaming.batch_pass import PassRequest, window_frames
+from streaming.events import Word
+from streaming.load import Admission, LoadMeter, Priority
+from streaming.recognizer import Recognition, WhisperRecognizer
+
+log = logging.getLogger(__name__)
+
+#: Windows in one batch differ by less than this many encoder frames (4 s of audio).
+BUCKET_FRAMES = 400
+#: Called after each batch with (priority, batch size, queue waits, seconds it ran).
+BatchObserver = Callable[[Priority, int, Sequence[float], float], None]
+
+
+@dataclass(eq=False, slots=True)
+class Job:
+    request: PassRequest
+    offset_s: float
+    language: str
+    priority: Priority
+    queued_at: float
+    frames: int
+    loop: asyncio.AbstractEventLoop | None = None
+    future: asyncio.Future[Recognition] | None = field(default=None, repr=False)
+
+    @property
+    def final(self) -> bool:
+        return self.priority in (Priority.LIVE_FINAL, Priority.BULK_FINAL)
+
+    def fits_with(self, head: Job) -> bool:
+        return (
+            self.priority == head.priority
+            and self.language == head.language
+            and len(self.request.prompt_tokens) == len(head.request.prompt_tokens)
+            and self.frames // BUCKET_FRAMES == head.frames // BUCKET_FRAMES
+        )
+
+
+def select_batch(pending: Sequence[Job], max_batch: int) -> list[Job]:
+    """The next batch: the oldest most urgent job and the oldest jobs that fit with it."""
+    if not pending:
+        return []
+    head = min(pending, key=lambda j: (j.priority, j.queued_at))
+    mates = sorted(
+        (j for j in pending if j is not head and j.fits_with(head)), key=lambda j: j.queued_at
+    )
+    return [head, *mates[: max_batch - 1]]
+
+
+def _resolve(future: asyncio.Future[Recognition], result: Recognition | BaseException) -> None:
+    if future.done():  # the stream went away while its pass ran
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+
+
+class InferenceScheduler:
+    def __init__(
+        self,
+        recognizer: WhisperRecognizer,
+        *,
+        workers: int = 1,
+        max_batch: int = 8,
+        observer: BatchObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.recognizer = recognizer
+        self.max_batch = max_batch
+        self.load = LoadMeter(workers, clock)
+        self._observer = observer
+        self._clock = clock
+        self._pending: list[Job] = []
+        self._ready = threading.Condition()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"whisper-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for t in self._threads:
+            t.start()
+
+    @property
+    def label(self) -> str:
+        return self.recognizer.label
+
+    @property
+    def queued(self) -> int:
+        return len(self._pending)
+
+    def partial_interval_s(self, base_s: float) -> float:
+        return self.load.partial_interval_s(base_s)
+
+    def admission(
+        self, live_streams: int, settling_streams: int, base_s: float, max_busy: float
+    ) -> Admission:
+        return self.load.admission(live_streams, settling_streams, base_s, max_busy)
+
+    async def recognize(
+        self,
+        audio: Pcm,
+        *,
+        offset_s: float,
+        language: str = "en",
+        prompt: str = "",
+        final: bool = False,
+        bulk: bool = False,
+    ) -> Recognition:
+        """Words of `audio` with stream-absolute times (audio starts at `offset_s`).
+
+        A final pass uses the wider beam; a partial is greedy. `bulk` work (uploads, streams
+        sent faster than real time) only runs when no live stream's pass is waiting.
+        """
+        pcm = np.ascontiguousarray(audio, dtype=np.float32)
+        priority = Priority((2 if bulk else 0) + (0 if final else 1))
+        loop = asyncio.get_running_loop()
+        job = Job(
+            request=PassRequest(pcm, self.recognizer.prompt_tokens(prompt, language)),
+            offset_s=offset_s,
+            language=language,
+            priority=priority,
+            queued_at=self._clock(),
+            frames=window_frames(pcm),
+            loop=loop,
+            future=loop.create_future(),
+        )
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("the inference scheduler is closed")
+            self._pending.append(job)
+            self._ready.notify()
+        assert job.future is not None
+        try:
+            return await job.future
+        except asyncio.CancelledError:
+            with self._ready:
+                if job in self._pending:
+                    self._pending.remove(job)
+            raise
+
+    def _next_batch(self) -> list[Job] | None:
+        with self._ready:
+            while not self._pending and not self._closed:
+                self._ready.wait()
+            if self._closed:
+                return None
+            batch = select_batch(self._pending, self.max_batch)
+            for job in batch:
+                self._pending.remove(job)
+            return batch
+
+    def _work(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            self._run(batch)
+
+    def _run(self, batch: list[Job]) -> None:
+        head = batch[0]
+        started = self._clock()
+        waits = [started - j.queued_at for j in batch]
+        for wait in waits:
+            self.load.record_wait(head.priority, wait)
+        results: Sequence[Recognition | BaseException]
+        try:
+            recognized = self.recognizer.recognize_batch(
+                [j.request for j in batch], language=head.language, final=head.final
+            )
+        except Exception as e:  # one bad batch fails its passes, never the worker
+            log.exception("inference batch failed", extra={"batch": len(batch)})
+            results = [e] * len(batch)
+        else:
+            spent = self._clock() - started
+            total_frames = sum(j.frames for j in batch)
+            results = [
+                Recognition(
+                    words=tuple(
+                        Word(w.text, j.offset_s + w.start_s, j.offset_s + w.end_s, w.probability)
+                        for w in words
+                    ),
+                    audio_s=j.request.audio.size / SAMPLE_RATE,
+                    compute_s=spent * j.frames / total_frames,
+                    padded_retry=retried,
+                )
+                for j, (words, retried) in zip(batch, recognized, strict=True)
+            ]
+        ended = self._clock()
+        self.load.record_batch(head.priority, started, ended)
+        if self._observer is not None:
+            self._observer(head.priority, len(batch), waits, ended - started)
+        for job, result in zip(batch, results, strict=True):
+            if job.loop is not None and job.future is not None:
+                job.loop.call_soon_threadsafe(_resolve, job.future, result)
+
+    def close(self) -> None:
+        """Stop the workers after the batches they are running; pending passes are cancelled."""
+        with self._ready:
+            self._closed = True
+            pending, self._pending = self._pending, []
+            self._ready.notify_all()
+        for job in pending:
+            if job.loop is not None and job.future is not None and not job.loop.is_closed():
+                job.loop.call_soon_threadsafe(job.future.cancel)
+        for t in self._threads:
+            t.join(timeout=30)

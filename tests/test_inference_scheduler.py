@@ -1,0 +1,272 @@
+"""The inference scheduler: what runs first, what runs together, and what a busy node admits.
+
+Batch selection and load decisions are specified on plain values (with a clock the test
+moves); batching, priorities and cancellation are then shown on the real model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support_audio import wer
+
+from server.file_streamer import decode_file
+from streaming.batch_pass import PassRequest, window_frames
+from streaming.load import (
+    ADMIT_BUSY,
+    INITIAL_STREAM_COST,
+    MAX_PARTIAL_INTERVAL_S,
+    LoadMeter,
+    Priority,
+)
+from streaming.recognizer import load_whisper
+from streaming.scheduler import BUCKET_FRAMES, InferenceScheduler, Job, select_batch
+
+RATE = 16_000
+
+
+def job(
+    priority: Priority,
+    queued_at: float,
+    *,
+    audio_s: float = 3.0,
+    prompt_tokens: int = 0,
+    language: str = "en",
+) -> Job:
+    audio = np.zeros(round(audio_s * RATE), np.float32)
+    return Job(
+        request=PassRequest(audio, tuple(range(prompt_tokens))),
+        offset_s=0.0,
+        language=language,
+        priority=priority,
+        queued_at=queued_at,
+        frames=window_frames(audio),
+    )
+
+
+class TestBatchSelection:
+    def test_live_finals_go_first_then_live_partials_then_uploads(self) -> None:
+        pending = [
+            job(Priority.BULK_FINAL, 0.0),
+            job(Priority.LIVE_PARTIAL, 1.0),
+            job(Priority.BULK_PARTIAL, 0.5),
+            job(Priority.LIVE_FINAL, 2.0),
+        ]
+        order = []
+        while pending:
+            batch = select_batch(pending, max_batch=8)
+            order.append(batch[0].priority)
+            pending = [j for j in pending if j not in batch]
+        assert order == sorted(order)
+
+    def test_the_oldest_most_urgent_pass_leads_and_takes_compatible_ones_along(self) -> None:
+        lead = job(Priority.LIVE_PARTIAL, 1.0)
+        mates = [job(Priority.LIVE_PARTIAL, t) for t in (1.5, 2.0, 3.0)]
+        batch = select_batch([mates[2], lead, mates[0], mates[1]], max_batch=8)
+        assert batch == [lead, *mates]
+
+    def test_a_batch_never_mixes_finals_partials_languages_or_prompt_lengths(self) -> None:
+        lead = job(Priority.LIVE_FINAL, 0.0, prompt_tokens=16)
+        others = [
+            job(Priority.LIVE_PARTIAL, 0.1, prompt_tokens=16),  # greedy, not beam search
+            job(Priority.BULK_FINAL, 0.1, prompt_tokens=16),  # an upload rides no live batch
+            job(Priority.LIVE_FINAL, 0.1, prompt_tokens=32),
+            job(Priority.LIVE_FINAL, 0.1, prompt_tokens=16, language="de"),
+        ]
+        fits = job(Priority.LIVE_FINAL, 0.2, prompt_tokens=16)
+        assert select_batch([lead, *others, fits], max_batch=8) == [lead, fits]
+
+    def test_windows_of_very_different_length_are_not_padded_to_each_other(self) -> None:
+        short = job(Priority.LIVE_PARTIAL, 0.0, audio_s=1.0)
+        similar = job(Priority.LIVE_PARTIAL, 0.1, audio_s=2.0)
+        long = job(Priority.LIVE_PARTIAL, 0.2, audio_s=1.0 + 2 * BUCKET_FRAMES / 100)
+        assert select_batch([short, similar, long], max_batch=8) == [short, similar]
+
+    def test_the_batch_size_is_capped(self) -> None:
+        pending = [job(Priority.LIVE_PARTIAL, float(t)) for t in range(20)]
+        batch = select_batch(pending, max_batch=8)
+        assert batch == pending[:8]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def busy_for(meter: LoadMeter, clock: Clock, priority: Priority, share: float, s: float) -> None:
+    """Keep the (single) worker busy with `priority` for `share` of the next `s` seconds."""
+    for _ in range(int(s * 10)):
+        meter.record_batch(priority, clock.now, clock.now + 0.1 * share)
+        clock.now += 0.1
+
+
+class TestLoad:
+    def test_partials_keep_their_rate_on_a_quiet_node_and_slow_down_on_a_busy_one(
+        self,
+    ) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=1, clock=clock)
+        assert meter.partial_interval_s(0.5) == 0.5
+        busy_for(meter, clock, Priority.LIVE_PARTIAL, 0.4, 5)
+        assert meter.partial_interval_s(0.5) == 0.5
+        busy_for(meter, clock, Priority.LIVE_PARTIAL, 0.75, 5)
+        assert 0.5 < meter.partial_interval_s(0.5) < MAX_PARTIAL_INTERVAL_S
+        busy_for(meter, clock, Priority.LIVE_PARTIAL, 1.0, 5)
+        assert meter.partial_interval_s(0.5) == pytest.approx(MAX_PARTIAL_INTERVAL_S)
+
+    def test_uploads_do_not_slow_live_partials(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=1, clock=clock)
+        busy_for(meter, clock, Priority.BULK_FINAL, 1.0, 5)
+        assert meter.partial_interval_s(0.5) == 0.5
+
+    def test_an_idle_node_admits_and_a_node_near_capacity_refuses(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=1, clock=clock)
+        assert meter.admission(live_streams=0, settling_streams=0, base_s=0.5).admitted
+        # Four streams keep the worker 80 % busy with finals: a fifth would not fit.
+        busy_for(meter, clock, Priority.LIVE_FINAL, 0.8, 12)
+        refused = meter.admission(live_streams=4, settling_streams=0, base_s=0.5)
+        assert not refused.admitted
+        assert refused.predicted_busy == pytest.approx(1.0, abs=0.01)
+        assert "predicted load" in refused.reason
+
+    def test_headroom_counts_partials_at_their_slowest_rate(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=1, clock=clock)
+        # Partials at 0.5 s fill 60 % of the worker; at 2 s they would need a quarter of it.
+        busy_for(meter, clock, Priority.LIVE_PARTIAL, 0.6, 12)
+        decision = meter.admission(live_streams=3, settling_streams=0, base_s=0.5)
+        interval = meter.partial_interval_s(0.5)
+        slowest = 0.6 * interval / MAX_PARTIAL_INTERVAL_S
+        assert decision.admitted
+        assert decision.predicted_busy == pytest.approx(slowest * 4 / 3, abs=0.02)
+
+    def test_streams_admitted_moments_ago_count_before_their_load_shows(self) -> None:
+        meter = LoadMeter(workers=1, clock=Clock())
+        burst = int(ADMIT_BUSY / INITIAL_STREAM_COST)  # a burst of connects on an idle node
+        assert meter.admission(live_streams=burst - 1, settling_streams=burst - 1, base_s=0.5)
+        refused = meter.admission(live_streams=burst, settling_streams=burst, base_s=0.5)
+        assert not refused.admitted
+
+    def test_finals_waiting_for_a_worker_stop_admission(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=1, clock=clock)
+        for _ in range(20):
+            meter.record_wait(Priority.LIVE_FINAL, 1.5)
+        refused = meter.admission(live_streams=2, settling_streams=0, base_s=0.5)
+        assert not refused.admitted and "wait" in refused.reason
+        clock.now += 11  # the waits age out of the window
+        assert meter.admission(live_streams=2, settling_streams=0, base_s=0.5).admitted
+
+
+# -- the real model ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clips(speech: Path) -> list[tuple[np.ndarray, str]]:
+    """Real speech and its reference: JFK (11 s) and a LibriSpeech sentence (8.7 s)."""
+    found = []
+    for audio, ref in [
+        ("jfk_16k.wav", "jfk.txt"),
+        ("librispeech_test-clean_1995-1837-0001.wav", "librispeech_test-clean_1995-1837-0001.txt"),
+    ]:
+        pcm = np.frombuffer(decode_file(speech / "audio" / audio), "<i2")
+        found.append((pcm.astype(np.float32) / 32768.0, (speech / "refs" / ref).read_text()))
+    return found
+
+
+class Batches:
+    def __init__(self) -> None:
+        self.seen: list[tuple[Priority, int]] = []
+
+    def __call__(self, p: Priority, size: int, waits: Sequence[float], seconds: float) -> None:
+        self.seen.append((p, size))
+
+
+async def worker_took_it(scheduler: InferenceScheduler) -> None:
+    """Bounded wait until the worker has taken every queued pass (it is now busy with them)."""
+    await asyncio.sleep(0)  # the task just created submits its pass
+    async with asyncio.timeout(5):
+        while scheduler.queued:  # noqa: ASYNC110 (a worker thread, no event to await)
+            await asyncio.sleep(0.001)
+
+
+@pytest.fixture
+def batches() -> Batches:
+    return Batches()
+
+
+@pytest.fixture
+def scheduler(batches: Batches) -> Iterator[InferenceScheduler]:
+    model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
+    scheduler = InferenceScheduler(model, workers=1, max_batch=8, observer=batches)
+    yield scheduler
+    scheduler.close()
+
+
+async def test_passes_of_different_streams_waiting_together_run_as_one_batch(
+    scheduler: InferenceScheduler, batches: Batches, clips: list[tuple[np.ndarray, str]]
+) -> None:
+    jfk, libri = clips
+    # The first pass occupies the worker; the six that arrive meanwhile share one batch.
+    first = asyncio.create_task(scheduler.recognize(jfk[0], offset_s=0.0))
+    await worker_took_it(scheduler)
+    streams = [jfk, libri] * 3
+    results = await asyncio.gather(
+        *(
+            scheduler.recognize(a[: 8 * RATE], offset_s=100.0 * i)
+            for i, (a, _) in enumerate(streams)
+        )
+    )
+    await first
+    assert (Priority.LIVE_PARTIAL, 6) in batches.seen
+    for i, ((_, reference), result) in enumerate(zip(streams, results, strict=True)):
+        heard = " ".join(w.text for w in result.words)
+        first_words = " ".join(reference.split()[: len(heard.split())])
+        assert wer(first_words, heard) < 0.2, heard
+        assert all(100.0 * i <= w.start_s <= 100.0 * i + 8.5 for w in result.words)
+
+
+async def test_a_live_final_overtakes_waiting_partials_and_uploads(
+    scheduler: InferenceScheduler, batches: Batches, clips: list[tuple[np.ndarray, str]]
+) -> None:
+    jfk, libri = clips
+    busy = asyncio.create_task(scheduler.recognize(jfk[0], offset_s=0.0, final=True, bulk=True))
+    await worker_took_it(scheduler)
+    waiting = [
+        scheduler.recognize(libri[0], offset_s=0.0, bulk=True),
+        scheduler.recognize(libri[0], offset_s=0.0),
+        scheduler.recognize(libri[0], offset_s=0.0, final=True),
+    ]
+    await asyncio.gather(busy, *waiting)
+    assert [p for p, _ in batches.seen] == [
+        Priority.BULK_FINAL,
+        Priority.LIVE_FINAL,
+        Priority.LIVE_PARTIAL,
+        Priority.BULK_PARTIAL,
+    ]
+
+
+async def test_a_pass_whose_stream_went_away_is_never_run(
+    scheduler: InferenceScheduler, batches: Batches, clips: list[tuple[np.ndarray, str]]
+) -> None:
+    jfk, libri = clips
+    busy = asyncio.create_task(scheduler.recognize(jfk[0], offset_s=0.0, final=True))
+    await worker_took_it(scheduler)
+    gone = asyncio.create_task(scheduler.recognize(libri[0], offset_s=0.0, bulk=True))
+    await asyncio.sleep(0)
+    assert scheduler.queued == 1
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert scheduler.queued == 0
+    await busy
+    assert [p for p, _ in batches.seen] == [Priority.LIVE_FINAL]
