@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from node_process import RunningNode, cpu_seconds, proc_status_kib, reset_peak_rss
 from scoring import StreamMetrics, stream_metrics
 from speech_set import Clip
-from stream_client import StreamRun, Transport, opener_for, run_worker
+from stream_client import (
+    StreamOne,
+    StreamRun,
+    Transport,
+    opener_for,
+    run_worker,
+    stenograph_streamer,
+)
 
 
 @dataclass(slots=True)
@@ -36,28 +43,42 @@ async def run_level(
     gap_s: float,
     keep_up_s: float,
 ) -> LevelResult:
-    """N workers, each streaming every clip once (worker k starts at clip k)."""
-    opener = opener_for(transport, node)
-    reset = reset_peak_rss(node.pid)
-    cpu0, wall0 = cpu_seconds(node.pid), time.monotonic()
+    """N workers streaming every clip to a Stenograph node (worker k starts at clip k)."""
+    streamer = stenograph_streamer(opener_for(transport, node), chunk_s=chunk_s, tail_s=tail_s)
+    return await run_level_on(
+        node.pid, streamer, clips, n=n, gap_s=gap_s, keep_up_s=keep_up_s, settings=node.settings
+    )
+
+
+async def run_level_on(
+    pid: int,
+    stream_one: StreamOne,
+    clips: Sequence[Clip],
+    *,
+    n: int,
+    gap_s: float,
+    keep_up_s: float,
+    settings: dict[str, str],
+) -> LevelResult:
+    """N workers, each streaming every clip once through `stream_one`, measured at `pid`."""
+    reset = reset_peak_rss(pid)
+    cpu0, wall0 = cpu_seconds(pid), time.monotonic()
     shared_start = time.monotonic() + 1.0
     async with asyncio.TaskGroup() as tg:
         tasks = [
             tg.create_task(
                 run_worker(
-                    opener,
+                    stream_one,
                     [clips[(k + i) % len(clips)] for i in range(len(clips))],
                     worker=k,
                     shared_start=shared_start,
-                    chunk_s=chunk_s,
-                    tail_s=tail_s,
                     gap_s=gap_s,
                 )
             )
             for k in range(n)
         ]
-    cpu_s, wall_s = cpu_seconds(node.pid) - cpu0, time.monotonic() - wall0
-    hwm = proc_status_kib(node.pid, "VmHWM")
+    cpu_s, wall_s = cpu_seconds(pid) - cpu0, time.monotonic() - wall0
+    hwm = proc_status_kib(pid, "VmHWM")
     runs = [run for t in tasks for run in t.result()]
     return LevelResult(
         streams=n,
@@ -67,5 +88,5 @@ async def run_level(
         peak_rss_reset=reset,
         runs=runs,
         metrics=[stream_metrics(r, keep_up_s) for r in runs],
-        settings=node.settings,
+        settings=dict(settings),
     )

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -184,14 +184,33 @@ async def run_stream(
     return run
 
 
+#: Streams one clip and returns what it saw: (clip, worker, start_at, meeting id) -> run.
+StreamOne = Callable[[Clip, int, float | None, str], Awaitable[StreamRun]]
+
+
+def stenograph_streamer(opener: StreamOpener, *, chunk_s: float, tail_s: float) -> StreamOne:
+    async def stream_one(
+        clip: Clip, worker: int, start_at: float | None, meeting: str
+    ) -> StreamRun:
+        return await run_stream(
+            opener,
+            clip,
+            worker=worker,
+            start_at=start_at,
+            chunk_s=chunk_s,
+            tail_s=tail_s,
+            meeting=meeting,
+        )
+
+    return stream_one
+
+
 async def run_worker(
-    opener: StreamOpener,
+    stream_one: StreamOne,
     clips: Sequence[Clip],
     *,
     worker: int,
     shared_start: float,
-    chunk_s: float,
-    tail_s: float,
     gap_s: float,
 ) -> list[StreamRun]:
     """Stream `clips` one after another (one stream each), the first from `shared_start`."""
@@ -199,17 +218,8 @@ async def run_worker(
     for i, clip in enumerate(clips):
         if i:
             await asyncio.sleep(gap_s)
-        runs.append(
-            await run_stream(
-                opener,
-                clip,
-                worker=worker,
-                start_at=shared_start if i == 0 else None,
-                chunk_s=chunk_s,
-                tail_s=tail_s,
-                meeting=f"bench-{worker}-{i}",
-            )
-        )
+        start_at = shared_start if i == 0 else None
+        runs.append(await stream_one(clip, worker, start_at, f"bench-{worker}-{i}"))
     return runs
 
 

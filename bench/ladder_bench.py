@@ -1,0 +1,300 @@
+"""How many real-time streams a node serves well: Stenograph and WhisperLive, in one run.
+
+    .venv/bin/python bench/ladder_bench.py                     # both systems, N = 1 2 4 8 12 16
+    .venv/bin/python bench/ladder_bench.py --systems stenograph --streams 1 --streams 8
+
+Both servers get the same model (the bundled tiny.en CTranslate2 folder), int8, 2 CPU
+threads, on 127.0.0.1, one after the other (never at the same time). At each N, N workers
+stream the shared speech set and a three-voice espeak-ng stand-up (`meeting_clip.py`) at real
+time, one stream per file; the metrics are those of `stream_bench.py` (bench/README.md). A
+system's ladder stops after a level whose p95 word lag exceeds `--stop-lag-s`.
+
+Then, on Stenograph only: an upload (the stand-up sent in batch mode, as fast as the node
+takes it, on an idle node) against offline faster-whisper on the same file, and an overload
+run (twice the headline N connect to a node with admission control on).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import whisperlive
+from concurrency_level import LevelResult, run_level, run_level_on
+from level_summary import summarise_level
+from meeting_clip import meeting_clip
+from node_process import RunningNode, start_node
+from offline_baseline import OfflineRun, run_offline
+from overload_run import run_overload, run_upload
+from report import git_info, machine_info
+from scoring import score_wer
+from speech_set import DEFAULT_FILES, Clip, load_clips
+from stream_client import warm_up
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+DATA_DIR = BENCH_DIR.parent.parent / "shared" / "data" / "speech"
+CHUNK_S, TAIL_S, GAP_S, KEEP_UP_S = 0.1, 1.5, 0.5, 3.0
+#: The headline: p95 word lag under this, and WER within this many points of the system's N = 1.
+LAG_BAR_S, WER_BAR_PTS = 2.0, 1.0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--systems", nargs="+", default=["stenograph", "whisperlive"])
+    p.add_argument("--streams", type=int, action="append", help="repeatable; default 1 2 4 8 12 16")
+    p.add_argument("--stop-lag-s", type=float, default=8.0)
+    p.add_argument("--skip-upload", action="store_true")
+    p.add_argument("--skip-overload", action="store_true")
+    p.add_argument("--overload-streams", type=int, help="default: twice Stenograph's headline N")
+    p.add_argument("--node-setting", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out", type=Path, help="output prefix (default bench/results/ladder_...)")
+    p.add_argument("--note", default="")
+    args = p.parse_args(argv)
+    args.streams = sorted(set(args.streams or [1, 2, 4, 8, 12, 16]))
+    return args
+
+
+async def ladder(
+    system: str, start_level: Any, streams: Sequence[int], stop_lag_s: float
+) -> list[LevelResult]:
+    levels: list[LevelResult] = []
+    for n in streams:
+        print(f"{system}: N = {n} ...", file=sys.stderr, flush=True)
+        level = await start_level(n)
+        levels.append(level)
+        lag = summarise_level(level, [])["word_lag_s"]["p95"]
+        print(f"{system}: N = {n}: p95 word lag {lag} s", file=sys.stderr, flush=True)
+        if lag is None or lag > stop_lag_s:
+            break
+        await asyncio.sleep(2.0)
+    return levels
+
+
+async def stenograph_ladder(
+    node: RunningNode, clips: Sequence[Clip], streams: Sequence[int], stop_lag_s: float
+) -> list[LevelResult]:
+    await warm_up(node, "grpc", clips[0])
+
+    async def level(n: int) -> LevelResult:
+        return await run_level(
+            node,
+            clips,
+            n=n,
+            transport="grpc",
+            chunk_s=CHUNK_S,
+            tail_s=TAIL_S,
+            gap_s=GAP_S,
+            keep_up_s=KEEP_UP_S,
+        )
+
+    return await ladder("stenograph", level, streams, stop_lag_s)
+
+
+async def whisperlive_ladder(
+    clips: Sequence[Clip], streams: Sequence[int], stop_lag_s: float, log_dir: Path
+) -> list[LevelResult]:
+    python = whisperlive.ensure_venv()
+    with whisperlive.start_whisperlive(
+        log_dir, max_clients=max(streams) + 2, python=python
+    ) as live:
+        print(f"whisperlive ready (pid {live.pid})", file=sys.stderr, flush=True)
+        await whisperlive.warm_up(live, clips[0])  # as Stenograph's node gets one
+
+        async def stream_one(clip: Clip, worker: int, start_at: float | None, _: str) -> Any:
+            t0 = time.monotonic() if start_at is None else max(start_at, time.monotonic())
+            return await whisperlive.run_whisperlive_stream(
+                live, clip, worker=worker, chunk_s=CHUNK_S, tail_s=TAIL_S, t0=t0
+            )
+
+        async def level(n: int) -> LevelResult:
+            return await run_level_on(
+                live.pid,
+                stream_one,
+                clips,
+                n=n,
+                gap_s=GAP_S,
+                keep_up_s=KEEP_UP_S,
+                settings={"endpointing_ms": "0"},
+            )
+
+        return await ladder("whisperlive", level, streams, stop_lag_s)
+
+
+def headline(levels: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Largest N with p95 word lag < 2 s and WER within 1 point of the system's N = 1 WER."""
+    if not levels:
+        return {"streams": 0}
+    base = levels[0]["wer"]["stream"]
+    good = [
+        lv["streams"]
+        for lv in levels
+        if lv["word_lag_s"]["p95"] is not None
+        and lv["word_lag_s"]["p95"] < LAG_BAR_S
+        and 100 * (lv["wer"]["stream"] - base) <= WER_BAR_PTS
+    ]
+    return {"streams": max(good, default=0), "wer_at_1": base}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = dt.datetime.now(dt.UTC)
+    clips = [*load_clips(DATA_DIR, DEFAULT_FILES), meeting_clip(BENCH_DIR / "out" / "meeting")]
+    git = git_info()
+    prefix: Path = args.out or RESULTS_DIR / (
+        f"ladder_{started:%Y%m%d-%H%M%S}_{git['commit'][:7] or 'nogit'}"
+    )
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    log_dir = Path(tempfile.mkdtemp(prefix="stenograph-ladder-"))
+    print(f"logs: {log_dir}", file=sys.stderr)
+
+    print("offline faster-whisper (beam 5, greedy) ...", file=sys.stderr, flush=True)
+    offline: list[OfflineRun] = run_offline(clips, (5, 1), 2)
+    report: dict[str, Any] = {
+        "meta": {
+            "started_at": f"{started:%Y-%m-%d %H:%M:%S} UTC",
+            "note": args.note,
+            "argv": sys.argv[1:] if argv is None else list(argv),
+            "files": [c.name for c in clips],
+            "speech_s": round(sum(c.duration_s for c in clips), 1),
+            "node_settings": dict(kv.split("=", 1) for kv in args.node_setting),
+        },
+        "machine": machine_info(),
+        "git": git,
+        "offline": [
+            {
+                "beam_size": o.beam_size,
+                "wer": round(
+                    score_wer([c.reference for c in clips], list(o.texts.values())).wer, 4
+                ),
+                "rtf": round(o.wall_s / o.audio_s, 4),
+            }
+            for o in offline
+        ],
+        "systems": {},
+    }
+    settings = {
+        "max_streams": str(max(64, 2 * max(args.streams))),
+        # The ladder loads the node on purpose; admission is measured by the overload run.
+        "admission_control": "false",
+        **dict(kv.split("=", 1) for kv in args.node_setting),
+    }
+    if "stenograph" in args.systems:
+        with start_node(log_dir / "stenograph", settings) as node:
+            levels = asyncio.run(stenograph_ladder(node, clips, args.streams, args.stop_lag_s))
+            if not args.skip_upload:
+                print("stenograph: upload ...", file=sys.stderr, flush=True)
+                report["upload"] = asyncio.run(run_upload(node, clips[-1], offline))
+        report["systems"]["stenograph"] = [summarise_level(lv, offline) for lv in levels]
+    if "whisperlive" in args.systems:
+        levels = asyncio.run(
+            whisperlive_ladder(clips, args.streams, args.stop_lag_s, log_dir / "whisperlive")
+        )
+        report["systems"]["whisperlive"] = [summarise_level(lv, offline) for lv in levels]
+    report["headline"] = {name: headline(lv) for name, lv in report["systems"].items()}
+    if "stenograph" in args.systems and not args.skip_overload:
+        admitted_n = report["headline"]["stenograph"]["streams"] or 4
+        attempts = args.overload_streams or 2 * admitted_n
+        print(f"stenograph: overload, {attempts} streams ...", file=sys.stderr, flush=True)
+        overload_settings = {k: v for k, v in settings.items() if k != "admission_control"}
+        with start_node(log_dir / "overload", overload_settings) as node:
+            report["overload"] = asyncio.run(run_overload(node, clips[-1], attempts))
+
+    json_path = prefix.with_suffix(".json")
+    json_path.write_text(json.dumps(report, indent=1))
+    markdown = render(report)
+    prefix.with_suffix(".md").write_text(markdown)
+    print(markdown)
+    print(f"wrote {json_path}", file=sys.stderr)
+    return 0
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def render(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        f"# Stream ladder — {report['meta']['started_at']}",
+        "",
+        f"{report['meta']['note']}".strip(),
+        "",
+        f"- commit: `{report['git'].get('commit', '')[:7]} {report['git'].get('subject', '')}`",
+        f"- machine: {m.get('cpu_model', '?')}, {m.get('nproc', '?')} CPUs, "
+        f"{m.get('ram_gib', '?')} GiB",
+        f"- files: {', '.join(report['meta']['files'])} "
+        f"({report['meta']['speech_s']} s per worker)",
+        "- offline faster-whisper on the same files: "
+        + ", ".join(
+            f"beam {o['beam_size']} WER {100 * o['wer']:.1f} %, RTF {o['rtf']:.3f}"
+            for o in report["offline"]
+        ),
+        "",
+        "| system | N | streams ok / kept up | first partial p50 / max s | word lag p50 / p95 s "
+        "| finalisation p50 / p95 s | WER % | partial words revised | CPU s / audio s "
+        "| peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, levels in report["systems"].items():
+        for lv in levels:
+            fp, lag, fin = lv["first_partial_s"], lv["word_lag_s"], lv["final_latency_s"]
+            rev = lv["partial_revision"]["rate"]
+            lines.append(
+                f"| {name} | {lv['streams']} | {lv['stream_runs_ok']}/{lv['stream_runs']} / "
+                f"{lv['kept_up']} | {_f(fp['p50'])} / {_f(fp['max'])} | {_f(lag['p50'])} / "
+                f"{_f(lag['p95'])} | {_f(fin['p50'])} / {_f(fin['p95'])} | "
+                f"{100 * lv['wer']['stream']:.1f} | "
+                f"{_f(None if rev is None else 100 * rev, 1)} % | "
+                f"{_f(lv['node_cpu_s_per_audio_s'], 3)} | {_f(lv['node_peak_rss_mib'], 0)} |"
+            )
+    lines += ["", "## Headline", ""]
+    heads = report["headline"]
+    for name, h in heads.items():
+        lines.append(
+            f"- {name}: **{h['streams']}** streams with p95 word lag < {LAG_BAR_S:g} s and WER "
+            f"within {WER_BAR_PTS:g} point of its N = 1 WER ({_f(h.get('wer_at_1', 0) * 100, 1)} %)"
+        )
+    if {"stenograph", "whisperlive"} <= heads.keys() and heads["whisperlive"]["streams"]:
+        ratio = heads["stenograph"]["streams"] / heads["whisperlive"]["streams"]
+        lines.append(f"- ratio: **{ratio:.1f}×**")
+    if "upload" in report:
+        u = report["upload"]
+        lines += [
+            "",
+            "## Upload on an idle node",
+            "",
+            f"{u['file']} ({u['audio_s']:.1f} s): Stenograph batch mode {u['stenograph_s']:.2f} s "
+            f"({u['stenograph_speed']:.1f}× real time, WER {100 * u['stenograph_wer']:.1f} %); "
+            f"offline faster-whisper beam 5 {u['offline_s']:.2f} s ({u['offline_speed']:.1f}×, "
+            f"WER {100 * u['offline_wer']:.1f} %): ratio {u['ratio']:.2f}.",
+        ]
+    if "overload" in report:
+        o = report["overload"]
+        lines += [
+            "",
+            "## Overload",
+            "",
+            f"{o['attempts']} real-time streams of the stand-up connected {o['stagger_s']} s apart "
+            f"to a node with admission control on: {o['admitted']} admitted, {o['refused']} "
+            f"refused ({', '.join(o['refusal_codes']) or 'none'}), {o['failed']} failed otherwise. "
+            f"Admitted: word lag p50 / p95 {_f(o['word_lag_p50'])} / {_f(o['word_lag_p95'])} s, "
+            f"WER {_f(o['wer'] * 100 if o['wer'] is not None else None, 1)} %, kept up "
+            f"{o['kept_up']}/{o['admitted']}. Node ready afterwards: {o['ready_after']}.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
