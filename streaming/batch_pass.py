@@ -40,6 +40,7 @@ MIN_TOKEN_BUDGET = 16
 MAX_TOKEN_BUDGET = 220
 #: faster-whisper's defaults for the first timestamp and the punctuation merged into words.
 MAX_INITIAL_TIMESTAMP_INDEX = 50
+TIME_PRECISION = 0.02
 PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 
@@ -72,6 +73,8 @@ class PassOutput:
     words: list[Word]
     #: A loop, a runaway or text that compresses too well: redo on the padded window.
     failed: bool
+    #: Whisper stopped early: the audio from here on (seconds into the request's) is undecoded.
+    resume_s: float | None = None
 
 
 def _features(model: WhisperModel, requests: Sequence[PassRequest]) -> np.ndarray:
@@ -84,32 +87,44 @@ def _features(model: WhisperModel, requests: Sequence[PassRequest]) -> np.ndarra
     return batch
 
 
-def _split_by_timestamps(
+def split_by_timestamps(
     tokenizer: Tokenizer, tokens: list[int], duration_s: float
-) -> list[dict[str, Any]]:
-    """Sub-segments between timestamp tokens; unlike faster-whisper, the unfinished tail is kept
-    (a sequential decoder would seek and decode it again; a streaming pass has one call)."""
+) -> tuple[list[dict[str, Any]], float | None]:
+    """Sub-segments between timestamp tokens, as faster-whisper splits them, and whether the
+    decode may have stopped early (it did not end on a single timestamp), with the time of its
+    last complete segment's end.
+
+    Whisper often stops after the first utterance of a window ("…before Friday." and end of
+    text): faster-whisper then decodes again from the last word's end, and so must we (seen: a
+    final pass with context heard the context utterance only and dropped the new one).
+    """
     begin = tokenizer.timestamp_begin
-    precision = 0.02
-    segments: list[dict[str, Any]] = []
-    start_index = 0
-    for i in range(1, len(tokens)):
-        if tokens[i] >= begin and tokens[i - 1] >= begin:
-            piece = tokens[start_index:i]
-            segments.append(
-                {
-                    "seek": 0,
-                    "start": (piece[0] - begin) * precision,
-                    "end": (piece[-1] - begin) * precision,
-                    "tokens": piece,
-                }
-            )
-            start_index = i
-    tail = tokens[start_index:]
-    if any(t < tokenizer.eot for t in tail) or not segments:
-        first = tail[0] - begin if tail and tail[0] >= begin else 0
-        segments.append({"seek": 0, "start": first * precision, "end": duration_s, "tokens": tail})
-    return segments
+    single_ending = len(tokens) >= 2 and tokens[-2] < begin <= tokens[-1]
+    cuts = [i for i in range(1, len(tokens)) if tokens[i] >= begin and tokens[i - 1] >= begin]
+    if not cuts:
+        stamps = [t for t in tokens if t >= begin]
+        end = (stamps[-1] - begin) * TIME_PRECISION if stamps and stamps[-1] > begin else duration_s
+        stopped_early = bool(tokens) and tokens[-1] < begin
+        return [
+            {"seek": 0, "start": 0.0, "end": end, "tokens": tokens}
+        ], 0.0 if stopped_early else None
+    if single_ending:
+        cuts.append(len(tokens))
+    segments = []
+    last = 0
+    for cut in cuts:
+        piece = tokens[last:cut]
+        segments.append(
+            {
+                "seek": 0,
+                "start": (piece[0] - begin) * TIME_PRECISION,
+                "end": (piece[-1] - begin) * TIME_PRECISION,
+                "tokens": piece,
+            }
+        )
+        last = cut
+    resume_s = None if single_ending else (tokens[last - 1] - begin) * TIME_PRECISION
+    return segments, resume_s
 
 
 def decode_batch(
@@ -137,10 +152,12 @@ def decode_batch(
     )
     segmented: list[list[dict[str, Any]]] = []
     runaway: list[bool] = []
+    resumes: list[float | None] = []
     for r, result, budget in zip(requests, results, budgets, strict=True):
         tokens = list(result.sequences_ids[0])
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        pieces = _split_by_timestamps(tokenizer, tokens, r.audio_s)
+        pieces, resume_s = split_by_timestamps(tokenizer, tokens, r.audio_s)
+        resumes.append(resume_s)
         for piece in pieces:
             text = tokenizer.decode([t for t in piece["tokens"] if t < tokenizer.eot])
             piece.update(
@@ -160,7 +177,20 @@ def decode_batch(
         APPEND_PUNCTUATIONS,
         0.0,
     )
-    return [_output(pieces, ran_away) for pieces, ran_away in zip(segmented, runaway, strict=True)]
+    return [
+        _output(pieces, ran_away, resume_at(pieces, resume_s))
+        for pieces, ran_away, resume_s in zip(segmented, runaway, resumes, strict=True)
+    ]
+
+
+def resume_at(pieces: list[dict[str, Any]], stopped_at: float | None) -> float | None:
+    """Where to decode again after an early stop: the last word's end, as faster-whisper does
+    with word timestamps on, else the last timestamp; None when nothing would be gained."""
+    if stopped_at is None:
+        return None
+    ends = [float(w["end"]) for piece in pieces for w in piece.get("words", ())]
+    resume_s = ends[-1] if ends else stopped_at
+    return resume_s if resume_s > 0 else None
 
 
 @dataclass(slots=True)
@@ -170,7 +200,7 @@ class _Piece:
     compression_ratio: float
 
 
-def _output(pieces: list[dict[str, Any]], ran_away: bool) -> PassOutput:
+def _output(pieces: list[dict[str, Any]], ran_away: bool, resume_s: float | None) -> PassOutput:
     words: list[Word] = []
     failed = ran_away
     for piece in pieces:
@@ -185,4 +215,4 @@ def _output(pieces: list[dict[str, Any]], ran_away: bool) -> PassOutput:
                     Word(text, float(w["start"]), float(w["end"]), float(w["probability"]))
                 )
     kept = drop_repetition_loop(words)
-    return PassOutput(kept, failed or len(kept) < len(words))
+    return PassOutput(kept, failed or len(kept) < len(words), resume_s)

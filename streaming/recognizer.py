@@ -43,6 +43,11 @@ FINAL_TEMPERATURES = (0.0, 0.2)
 #: and few distinct lengths let most passes of different streams share a batch.
 PROMPT_TOKEN_STEP = 16
 MAX_PROMPT_TOKENS = 48
+#: Follow-up decodes of audio Whisper left undecoded (a window holds at most ~30 s of audio,
+#: a few utterances), and the least audio worth one: on shorter tails after the last word,
+#: tiny.en mostly invents ("Thank you.").
+MAX_CONTINUATIONS = 3
+MIN_CONTINUATION_S = 1.0
 
 
 def strip_padding(features: np.ndarray) -> np.ndarray:
@@ -176,28 +181,51 @@ class WhisperRecognizer:
     ) -> list[tuple[list[Word], bool]]:
         """Words (times relative to each request's audio) and whether each was redone padded.
 
-        All requests share one encoder and decoder call; an item whose decode looks like a
-        failure is redone alone on the padded 30 s window (with a temperature fallback for
-        finals), which decodes sanely where the short window loops.
+        All requests share one encoder and decoder call. Where Whisper stopped before the end
+        of an item's audio, the rest is decoded in a follow-up batch, as faster-whisper's
+        sequential loop would. An item whose decode looks like a failure is redone alone on
+        the padded 30 s window (with a temperature fallback for finals), which decodes sanely
+        where the short window loops.
         """
         tokenizer, suppressed = self._tokenizer(language)
-        outputs = decode_batch(
-            self.model,
-            tokenizer,
-            requests,
-            beam_size=self._beam_sizes[final],
-            suppress_tokens=suppressed,
-        )
-        recognized: list[tuple[list[Word], bool]] = []
-        for request, output in zip(requests, outputs, strict=True):
-            short = request.audio.size // HOP_SAMPLES + PADDING_KEPT_FRAMES < WHISPER_FRAMES
-            if output.failed and short:
-                prompt = tokenizer.decode(list(request.prompt_tokens))
-                words, _ = self.decode_one(request.audio, language, prompt, final, padded=True)
-                recognized.append((words, True))
-            else:
-                recognized.append((output.words, False))
-        return recognized
+        words: list[list[Word]] = [[] for _ in requests]
+        retried = [False] * len(requests)
+        offsets = [0.0] * len(requests)
+        todo = list(range(len(requests)))
+        current = list(requests)
+        for round_no in range(MAX_CONTINUATIONS + 1):
+            outputs = decode_batch(
+                self.model,
+                tokenizer,
+                [current[i] for i in todo],
+                beam_size=self._beam_sizes[final],
+                suppress_tokens=suppressed,
+            )
+            follow_up = []
+            for i, output in zip(todo, outputs, strict=True):
+                original = requests[i]
+                short = original.audio.size // HOP_SAMPLES + PADDING_KEPT_FRAMES < WHISPER_FRAMES
+                if output.failed and short:
+                    prompt = tokenizer.decode(list(original.prompt_tokens))
+                    words[i], _ = self.decode_one(original.audio, language, prompt, final, True)
+                    retried[i] = True
+                    continue
+                shift = offsets[i]
+                words[i] += [
+                    Word(w.text, w.start_s + shift, w.end_s + shift, w.probability)
+                    for w in output.words
+                ]
+                if output.resume_s is None or round_no == MAX_CONTINUATIONS:
+                    continue
+                offsets[i] = shift + output.resume_s
+                rest = original.audio[round(offsets[i] * SAMPLE_RATE) :]
+                if rest.size >= MIN_CONTINUATION_S * SAMPLE_RATE:
+                    current[i] = PassRequest(rest, ())
+                    follow_up.append(i)
+            if not follow_up:
+                break
+            todo = follow_up
+        return list(zip(words, retried, strict=True))
 
     def decode_one(
         self, audio: Pcm, language: str, prompt: str, final: bool, padded: bool

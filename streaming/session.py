@@ -223,7 +223,7 @@ class TranscriptionSession:
         earlier = [w for w in self._history if w.end_s <= audio_start_s]
         return " ".join(w.text for w in earlier[-PROMPT_WORDS:])
 
-    async def _recognize(self, *, final: bool = False) -> list[Word]:
+    async def _recognize(self, *, final: bool = False, context: bool = True) -> list[Word]:
         voiced_end_s = self._endpointer.last_voiced_s + VOICED_MARGIN_S
         if voiced_end_s - self._segment_start_s < 0.1:
             self._since_pass_s = 0.0
@@ -233,7 +233,7 @@ class TranscriptionSession:
         recent = last_said_s is not None and (
             self._segment_start_s - last_said_s <= CONTEXT_MAX_SILENCE_S
         )
-        context_s = CONTEXT_S if final and recent else 0.0
+        context_s = CONTEXT_S if final and recent and context else 0.0
         from_s = max(self._segment_start_s - context_s, voiced_end_s - WHISPER_WINDOW_S)
         audio = self._window.since(from_s)
         start_s = self._window.end_s - audio.size / SAMPLE_RATE
@@ -307,8 +307,16 @@ class TranscriptionSession:
         # so has an utterance that just ended (even right after a pass, with nothing shown).
         in_speech = self._endpointer.in_speech or speech_final
         if self._shown_text is not None or self._since_pass_s > 0 or in_speech:
+            shown = len(self._agreement.committed) + len(self._agreement.tentative)
             hypothesis = await self._recognize(final=True)
             words = self._agreement.final_words(hypothesis, self._segment_start_s)
+            if len(words) * 2 < shown:
+                # The context and prompt can derail the final pass (tiny.en heard "the rush."
+                # in 5 s of speech the partials had right): decode the segment on its own.
+                alone = await self._recognize(final=True, context=False)
+                words = max(
+                    words, self._agreement.final_words(alone, self._segment_start_s), key=len
+                )
         await self._send_final(words, speech_final=speech_final)
         if speech_final and self._utterance_last_end_s is not None:
             await self._emit(UtteranceEnd(round(self._utterance_last_end_s, 3)))

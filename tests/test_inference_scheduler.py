@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faster_whisper.tokenizer import Tokenizer
 from support_audio import wer
 
 from server.file_streamer import decode_file
-from streaming.batch_pass import PassRequest, window_frames
+from streaming.batch_pass import PassRequest, resume_at, split_by_timestamps, window_frames
 from streaming.load import (
     ADMIT_BUSY,
     INITIAL_STREAM_COST,
@@ -270,3 +271,43 @@ async def test_a_pass_whose_stream_went_away_is_never_run(
     assert scheduler.queued == 0
     await busy
     assert [p for p, _ in batches.seen] == [Priority.LIVE_FINAL]
+
+
+class TestEarlyStop:
+    """Whisper may stop after the first utterance of a window; the rest is decoded again."""
+
+    @pytest.fixture(scope="class")
+    def tokenizer(self) -> Tokenizer:
+        model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
+        return model._tokenizer("en")[0]
+
+    def stamp(self, tokenizer: Tokenizer, seconds: float) -> int:
+        return int(tokenizer.timestamp_begin + round(seconds / 0.02))
+
+    def test_text_closed_by_one_timestamp_is_the_whole_window(self, tokenizer: Tokenizer) -> None:
+        tokens = [self.stamp(tokenizer, 0), *tokenizer.encode(" Yes."), self.stamp(tokenizer, 1.5)]
+        pieces, stopped_at = split_by_timestamps(tokenizer, tokens, 4.0)
+        assert stopped_at is None
+        assert [(p["start"], p["end"]) for p in pieces] == [(0.0, 1.5)]
+
+    def test_text_ending_without_a_timestamp_resumes_after_its_last_word(
+        self, tokenizer: Tokenizer
+    ) -> None:
+        tokens = [self.stamp(tokenizer, 0), *tokenizer.encode(" before Friday.")]
+        pieces, stopped_at = split_by_timestamps(tokenizer, tokens, 11.0)
+        assert stopped_at == 0.0
+        pieces[0]["words"] = [{"word": " Friday.", "start": 4.1, "end": 4.6}]
+        assert resume_at(pieces, stopped_at) == 4.6
+
+    def test_a_segment_closed_by_two_timestamps_resumes_at_the_second(
+        self, tokenizer: Tokenizer
+    ) -> None:
+        tokens = [
+            self.stamp(tokenizer, 0),
+            *tokenizer.encode(" Good."),
+            self.stamp(tokenizer, 1.0),
+            self.stamp(tokenizer, 1.0),
+            *tokenizer.encode(" Please"),
+        ]
+        pieces, stopped_at = split_by_timestamps(tokenizer, tokens, 6.0)
+        assert len(pieces) == 1 and stopped_at == 1.0  # "Please" is decoded again from 1.0 s
