@@ -38,9 +38,10 @@ ADMIT_BUSY = 0.85
 #: ...and while live finals wait no longer than this for a worker (p95).
 ADMIT_FINAL_WAIT_S = 1.0
 #: Cost of a stream (share of the workers' time at the slowest partial rate) before any has
-#: been measured: one tiny.en int8 stream on 2 CPU cores, speaking all the time, at 2 s
-#: partials. Replaced by measurement as soon as streams run.
-INITIAL_STREAM_COST = 0.08
+#: been measured: one tiny.en int8 stream on 2 CPU cores (2 workers), speaking all the time,
+#: at 2 s partials (the ladder benchmark: 8 such streams, 0.78). Replaced by measurement as
+#: soon as streams run.
+INITIAL_STREAM_COST = 0.1
 #: Silent streams cost next to nothing, but may start speaking at any moment.
 MIN_STREAM_COST = 0.03
 

@@ -42,6 +42,9 @@ CONTEXT_S = 6.0
 #: word's start back into it, and the word is then taken for context and dropped ("Bob, can
 #: you…" came out "Can you…" after another participant's turn).
 CONTEXT_MAX_SILENCE_S = 2.0
+#: ...and only short segments need it: a longer one carries its own. Decoding the context
+#: words again doubled the cost of most finals, the largest cost of a busy node.
+CONTEXT_MAX_SEGMENT_S = 3.0
 #: Audio kept while nobody speaks: the context, plus a margin because onsets are confirmed a
 #: few windows late and a chunk boundary may fall in between.
 KEEP_WHEN_SILENT_S = CONTEXT_S + 1.0
@@ -53,6 +56,8 @@ WHISPER_WINDOW_S = 29.5
 VOICED_MARGIN_S = 0.4
 #: Committed words of the stream that seed the next pass's prompt.
 PROMPT_WORDS = 40
+#: Committed words a partial pass hears again before the open ones.
+PARTIAL_ANCHOR_WORDS = 2
 #: Audio is queued in pieces of at most this length, whatever the size of the decoded chunk
 #: (a large PCM frame, or a whole Opus recording decoded at once): a piece spanning an
 #: utterance end and the next onset would leak the next words into the previous final, and
@@ -180,17 +185,20 @@ class TranscriptionSession:
                 await self._refresh()
 
     def _partial_due(self) -> bool:
-        # In a pause that may end the utterance, one refresh shows the last words; after that
-        # the final pass is likely next, and another partial pass in flight would delay it.
-        silence_s = self._endpointer.trailing_silence_s
-        pausing = silence_s * 1000 >= self.options.silence_ms / 2
-        shown_up_to_pause = self._last_pass_end_s >= self._window.end_s - silence_s
-        return (
+        if not (
             self._endpointer.in_speech
-            and not (pausing and shown_up_to_pause)
-            and self._since_pass_s >= self._partial_interval_s()
             and self._window.end_s - self._segment_start_s >= MIN_PARTIAL_AUDIO_S
-        )
+        ):
+            return False
+        # In a pause that may end the utterance, one refresh shows the last words at once,
+        # however busy the node: otherwise they wait for the final, after the endpointing
+        # silence. After it the final pass is likely next, and another partial pass in
+        # flight would delay it.
+        silence_s = self._endpointer.trailing_silence_s
+        if silence_s * 1000 >= self.options.silence_ms / 2:
+            shown_up_to_pause = self._last_pass_end_s >= self._window.end_s - silence_s
+            return not shown_up_to_pause and not self.options.bulk
+        return self._since_pass_s >= self._partial_interval_s()
 
     def _partial_interval_s(self) -> float:
         base = self.options.partial_interval_s
@@ -220,7 +228,8 @@ class TranscriptionSession:
 
     def _prompt(self, audio_start_s: float) -> str:
         # Only text *before* the audio: words inside it would make Whisper skip them.
-        earlier = [w for w in self._history if w.end_s <= audio_start_s]
+        said = self._history + self._agreement.committed
+        earlier = [w for w in said if w.end_s <= audio_start_s]
         return " ".join(w.text for w in earlier[-PROMPT_WORDS:])
 
     async def _recognize(self, *, final: bool = False, context: bool = True) -> list[Word]:
@@ -233,8 +242,15 @@ class TranscriptionSession:
         recent = last_said_s is not None and (
             self._segment_start_s - last_said_s <= CONTEXT_MAX_SILENCE_S
         )
-        context_s = CONTEXT_S if final and recent and context else 0.0
+        short = voiced_end_s - self._segment_start_s <= CONTEXT_MAX_SEGMENT_S
+        context_s = CONTEXT_S if final and recent and short and context else 0.0
         from_s = max(self._segment_start_s - context_s, voiced_end_s - WHISPER_WINDOW_S)
+        committed = self._agreement.committed
+        if not final and len(committed) > PARTIAL_ANCHOR_WORDS:
+            # Committed words never change, so a partial pass need not hear them again: it
+            # starts at the last committed words (an anchor the agreement recognises and drops)
+            # and hears only what is still open, which keeps partial passes short and cheap.
+            from_s = max(from_s, committed[-PARTIAL_ANCHOR_WORDS].start_s - PRE_ROLL_S)
         audio = self._window.since(from_s)
         start_s = self._window.end_s - audio.size / SAMPLE_RATE
         audio = audio[: max(0, round((voiced_end_s - start_s) * SAMPLE_RATE))]

@@ -36,6 +36,9 @@ class SileroVoiceDetector:
 
         self._net = load_silero_vad(onnx=False)._model
         self._lock = threading.Lock()  # the TorchScript module is not documented re-entrant
+        # One 32 ms window is too little work to split across threads: two threads cost 1.6x
+        # the CPU of one per chunk, taken from Whisper's workers. Torch serves only VAD here.
+        torch.set_num_threads(1)
 
     def probabilities(self, state: VadState, pcm: Pcm) -> list[float]:
         """Feed samples; one probability per completed window (blocking: call off the loop)."""
