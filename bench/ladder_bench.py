@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import tempfile
 import time
+import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,12 +83,55 @@ async def ladder(
     return levels
 
 
+def scheduler_counters(node: RunningNode) -> dict[str, float]:
+    """The node's inference histograms' _sum and _count, by priority (cumulative)."""
+    with urllib.request.urlopen(f"{node.http_url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    counters: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("stenograph_inference_") and ("_sum{" in line or "_count{" in line):
+            name, value = line.rsplit(" ", 1)
+            counters[name.removeprefix("stenograph_inference_")] = float(value)
+    return counters
+
+
+def scheduler_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """Per priority during one level: batches, mean batch size, mean wait, mean batch time."""
+    out: dict[str, Any] = {}
+    for priority in ("live_final", "live_partial", "bulk_final", "bulk_partial"):
+
+        def d(key: str, p: str = priority) -> float:
+            name = f'{key}{{priority="{p}"}}'
+            return after.get(name, 0.0) - before.get(name, 0.0)
+
+        batches = d("batch_size_count")
+        if batches:
+            out[priority] = {
+                "batches": int(batches),
+                "mean_batch": round(d("batch_size_sum") / batches, 2),
+                "mean_wait_s": round(
+                    d("queue_wait_seconds_sum") / d("queue_wait_seconds_count"), 3
+                ),
+                "mean_batch_s": round(d("batch_seconds_sum") / batches, 3),
+                "busy_s": round(d("batch_seconds_sum"), 1),
+            }
+    return out
+
+
 async def stenograph_ladder(
     node: RunningNode, clips: Sequence[Clip], streams: Sequence[int], stop_lag_s: float
 ) -> list[LevelResult]:
     await warm_up(node, "grpc", clips[0])
 
     async def level(n: int) -> LevelResult:
+        before = await asyncio.to_thread(scheduler_counters, node)
+        result = await _level(n)
+        after = await asyncio.to_thread(scheduler_counters, node)
+        result.settings["scheduler"] = json.dumps(scheduler_delta(before, after))
+        print(f"  scheduler: {result.settings['scheduler']}", file=sys.stderr, flush=True)
+        return result
+
+    async def _level(n: int) -> LevelResult:
         return await run_level(
             node,
             clips,
@@ -196,7 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.skip_upload:
                 print("stenograph: upload ...", file=sys.stderr, flush=True)
                 report["upload"] = asyncio.run(run_upload(node, clips[-1], offline))
-        report["systems"]["stenograph"] = [summarise_level(lv, offline) for lv in levels]
+        report["systems"]["stenograph"] = [
+            summarise_level(lv, offline) | {"scheduler": json.loads(lv.settings["scheduler"])}
+            for lv in levels
+        ]
     if "whisperlive" in args.systems:
         levels = asyncio.run(
             whisperlive_ladder(clips, args.streams, args.stop_lag_s, log_dir / "whisperlive")
