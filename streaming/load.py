@@ -7,6 +7,7 @@ Two decisions are made from measurements, never from a fixed stream count:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -62,14 +63,17 @@ class LoadMeter:
         self._clock = clock
         self._busy: deque[tuple[float, float, Priority]] = deque()  # (start, end, priority)
         self._waits: deque[tuple[float, float, Priority]] = deque()  # (at, wait_s, priority)
+        self._lock = threading.Lock()  # workers record, the event loop reads
 
     def record_batch(self, priority: Priority, started: float, ended: float) -> None:
-        self._busy.append((started, ended, priority))
-        self._prune()
+        with self._lock:
+            self._busy.append((started, ended, priority))
+            self._prune()
 
     def record_wait(self, priority: Priority, wait_s: float) -> None:
-        self._waits.append((self._clock(), wait_s, priority))
-        self._prune()
+        with self._lock:
+            self._waits.append((self._clock(), wait_s, priority))
+            self._prune()
 
     def _prune(self) -> None:
         horizon = self._clock() - ADMISSION_WINDOW_S
@@ -83,18 +87,20 @@ class LoadMeter:
         wanted = set(priorities)
         now = self._clock()
         since = now - window_s
+        with self._lock:
+            batches = list(self._busy)
         spent = sum(
             min(end, now) - max(start, since)
-            for start, end, p in list(self._busy)
+            for start, end, p in batches
             if p in wanted and end > since
         )
         return min(1.0, spent / (window_s * self.workers))
 
     def final_wait_p95(self, window_s: float = ADMISSION_WINDOW_S) -> float:
         since = self._clock() - window_s
-        waits = sorted(
-            w for at, w, p in list(self._waits) if p is Priority.LIVE_FINAL and at > since
-        )
+        with self._lock:
+            recent = list(self._waits)
+        waits = sorted(w for at, w, p in recent if p is Priority.LIVE_FINAL and at > since)
         return waits[min(len(waits) - 1, int(0.95 * len(waits)))] if waits else 0.0
 
     def partial_interval_s(self, base_s: float) -> float:

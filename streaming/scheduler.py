@@ -15,6 +15,7 @@ batched then; an idle node runs a lone pass at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -214,7 +215,8 @@ class InferenceScheduler:
             self._observer(head.priority, len(batch), waits, ended - started)
         for job, result in zip(batch, results, strict=True):
             if job.loop is not None and job.future is not None:
-                job.loop.call_soon_threadsafe(_resolve, job.future, result)
+                with contextlib.suppress(RuntimeError):  # its event loop has closed meanwhile
+                    job.loop.call_soon_threadsafe(_resolve, job.future, result)
 
     def close(self) -> None:
         """Stop the workers after the batches they are running; pending passes are cancelled."""
@@ -223,7 +225,8 @@ class InferenceScheduler:
             pending, self._pending = self._pending, []
             self._ready.notify_all()
         for job in pending:
-            if job.loop is not None and job.future is not None and not job.loop.is_closed():
-                job.loop.call_soon_threadsafe(job.future.cancel)
+            if job.loop is not None and job.future is not None:
+                with contextlib.suppress(RuntimeError):
+                    job.loop.call_soon_threadsafe(job.future.cancel)
         for t in self._threads:
             t.join(timeout=30)
