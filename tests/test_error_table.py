@@ -9,6 +9,9 @@
 | node full (refused at connect), live stream too far ahead      | RESOURCE_EXHAUSTED | 1013     |
 | a failure inside the node                                      | INTERNAL           | 1011     |
 
+A node is full for a live stream when its measured load leaves no headroom for one more (or
+at `max_streams`); recordings sent in batch mode are held to `max_streams` only.
+
 On WebSocket an `{"type": "Error", "code": …, "message": …}` frame precedes every error close;
 gRPC reports the error as the call's status only. Every stream here goes through real sockets
 to a real `stenograph up` node, with the project's own client wherever it can produce the bad
@@ -235,6 +238,15 @@ async def wait_ready_and_empty(node: RunningNode) -> None:
 def short_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
     """A node whose streams may carry at most 2 s of audio."""
     with start_node(tmp_path_factory.mktemp("short-node"), max_stream_audio_s="2") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def loaded_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    """A node whose admission limit is below the cost of one stream: one live stream fills it."""
+    with start_node(
+        tmp_path_factory.mktemp("loaded-node"), idle_timeout_s="3", admission_max_load="0.05"
+    ) as running:
         yield running
 
 
@@ -615,6 +627,50 @@ async def test_full_node_refuses_at_connect_and_readyz_says_503(
             outcome = await h.close()
             assert outcome.error is None, outcome.error
     await wait_ready_and_empty(node)
+
+
+def metric(node: RunningNode, name: str) -> float:
+    with urllib.request.urlopen(f"{node.http_url}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_node_without_headroom_refuses_live_streams_but_takes_uploads(
+    loaded_node: RunningNode, transport: Transport
+) -> None:
+    node = loaded_node
+    await wait_ready_and_empty(node)
+    assert await asyncio.to_thread(metric, node, "stenograph_accepting_live_streams") == 1.0
+    async with (
+        asyncio.timeout(STREAM_TIMEOUT_S),
+        contextlib.AsyncExitStack() as stack,
+        asyncio.TaskGroup() as tg,
+    ):
+        client = await stack.enter_async_context(open_client(node, transport))
+        held = HeldStream(await stack.enter_async_context(await client.stream(config())), tg)
+        await held.admitted()  # the first live stream is always admitted
+
+        status, problem = await readyz(node)
+        assert status == 503 and "no headroom for another live stream" in problem["detail"]
+        assert await asyncio.to_thread(metric, node, "stenograph_accepting_live_streams") == 0.0
+
+        refused = await run_stream(node, transport, config(), send_nothing)
+        message = assert_stream_error(refused, transport, "RESOURCE_EXHAUSTED")
+        assert "predicted load" in message and "another node" in message
+        assert not refused.of("metadata"), "refused at connect, before any stream metadata"
+
+        # A recording only uses what live streams leave: it is admitted and served.
+        upload = await run_stream(node, transport, config(batch=True), send_then_close(silence(1)))
+        assert upload.error is None, upload.error
+        assert upload.kinds()[0] == "metadata" and upload.kinds()[-1] == "summary"
+
+        assert not held.reader.done(), "the refusal disturbed the admitted stream"
+        closed = await held.close()
+        assert closed.error is None and closed.kinds()[-1] == "summary"
+    await poll_readyz(node, lambda status, _: status == 200, timeout_s=10)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
