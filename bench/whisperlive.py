@@ -20,8 +20,9 @@ fills stream_client's `StreamRun`, so scoring works unchanged. From its server.p
 - END_OF_AUDIO makes the server close at once, dropping what it has not transcribed (its file
   client waits 15 s without new text first). So after the tail the socket stays open, silent,
   until QUIET_S passed without a change, as its own client does; then END_OF_AUDIO; an open
-  segment becomes a final with speech_final=False. `close_sent_at` = end of the tail (the node's CloseStream); `summary_at`
-  = arrival of the last final (at least close_sent_at), or the server's close.
+  segment becomes a final with speech_final=False. `close_sent_at` = end of the tail (the
+  node's CloseStream); `summary_at` = arrival of the last final (at least close_sent_at), or
+  the server's close.
 """
 
 from __future__ import annotations
