@@ -232,7 +232,8 @@ class TranscriptionSession:
         earlier = [w for w in said if w.end_s <= audio_start_s]
         return " ".join(w.text for w in earlier[-PROMPT_WORDS:])
 
-    async def _recognize(self, *, final: bool = False, context: bool = True) -> list[Word]:
+    async def _recognize(self, *, final: bool = False, isolated: bool = False) -> list[Word]:
+        """One pass; `isolated`: the segment's audio alone, without context audio or prompt."""
         voiced_end_s = self._endpointer.last_voiced_s + VOICED_MARGIN_S
         if voiced_end_s - self._segment_start_s < 0.1:
             self._since_pass_s = 0.0
@@ -243,7 +244,7 @@ class TranscriptionSession:
             self._segment_start_s - last_said_s <= CONTEXT_MAX_SILENCE_S
         )
         short = voiced_end_s - self._segment_start_s <= CONTEXT_MAX_SEGMENT_S
-        context_s = CONTEXT_S if final and recent and short and context else 0.0
+        context_s = CONTEXT_S if final and recent and short and not isolated else 0.0
         from_s = max(self._segment_start_s - context_s, voiced_end_s - WHISPER_WINDOW_S)
         committed = self._agreement.committed
         if not final and len(committed) > PARTIAL_ANCHOR_WORDS:
@@ -260,7 +261,7 @@ class TranscriptionSession:
             audio,
             offset_s=start_s,
             language=self.options.language,
-            prompt=self._prompt(start_s),
+            prompt="" if isolated else self._prompt(start_s),
             final=final,
             bulk=self.options.bulk,
         )
@@ -329,7 +330,7 @@ class TranscriptionSession:
             if len(words) * 2 < shown:
                 # The context and prompt can derail the final pass (tiny.en heard "the rush."
                 # in 5 s of speech the partials had right): decode the segment on its own.
-                alone = await self._recognize(final=True, context=False)
+                alone = await self._recognize(final=True, isolated=True)
                 words = max(
                     words, self._agreement.final_words(alone, self._segment_start_s), key=len
                 )

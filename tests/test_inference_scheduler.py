@@ -273,13 +273,14 @@ async def test_a_pass_whose_stream_went_away_is_never_run(
     assert [p for p, _ in batches.seen] == [Priority.LIVE_FINAL]
 
 
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
+    return model._tokenizer("en")[0]
+
+
 class TestEarlyStop:
     """Whisper may stop after the first utterance of a window; the rest is decoded again."""
-
-    @pytest.fixture(scope="class")
-    def tokenizer(self) -> Tokenizer:
-        model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
-        return model._tokenizer("en")[0]
 
     def stamp(self, tokenizer: Tokenizer, seconds: float) -> int:
         return int(tokenizer.timestamp_begin + round(seconds / 0.02))
