@@ -113,20 +113,27 @@ def opener_for(transport: Transport, node: RunningNode) -> StreamOpener:
     return open_stream
 
 
-async def _send(stream: TranscriptionStream, run: StreamRun, pcm: bytes, t0: float) -> None:
-    """Chunk i (audio [i·c, (i+1)·c)) goes out at t0 + (i+1)·c, as a microphone delivers it."""
-    step = round(RATE * run.chunk_s) * 2
-    for i, offset in enumerate(range(0, len(pcm), step)):
+async def paced(run: StreamRun, samples: int, t0: float) -> AsyncIterator[tuple[int, int]]:
+    """(first, end) sample of chunk i (audio [i·c, (i+1)·c)) at t0 + (i+1)·c, as a microphone
+    delivers it; records when each was due and sent. Chunks go out on schedule even if
+    results lag; only back-pressure from the server can delay them."""
+    step = round(RATE * run.chunk_s)
+    for i, first in enumerate(range(0, samples, step)):
         due = t0 + (i + 1) * run.chunk_s
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         run.scheduled_at.append(due)
         run.sent_at.append(time.monotonic())
-        chunk = pcm[offset : offset + step]
-        await stream.send_audio(chunk)
-        run.audio_sent_s += len(chunk) / 2 / RATE
+        end = min(first + step, samples)
+        yield first, end
+        run.audio_sent_s += (end - first) / RATE
     run.close_sent_at = time.monotonic()
+
+
+async def _send(stream: TranscriptionStream, run: StreamRun, pcm: bytes, t0: float) -> None:
+    async for first, end in paced(run, len(pcm) // 2, t0):
+        await stream.send_audio(pcm[2 * first : 2 * end])
     await stream.close_stream()
 
 

@@ -50,7 +50,7 @@ import websockets
 from node_process import free_port
 from numpy.typing import NDArray
 from speech_set import RATE, Clip
-from stream_client import ResultRec, StreamRun, WordRec
+from stream_client import ResultRec, StreamRun, WordRec, paced
 from websockets.asyncio.client import ClientConnection
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -217,19 +217,8 @@ class _Display:
 async def _send(
     ws: ClientConnection, run: StreamRun, audio: NDArray[np.float32], t0: float
 ) -> None:
-    """Chunk i (audio [i·c, (i+1)·c)) goes out at t0 + (i+1)·c, as in stream_client._send."""
-    step = round(RATE * run.chunk_s)
-    for i, offset in enumerate(range(0, len(audio), step)):
-        due = t0 + (i + 1) * run.chunk_s
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        run.scheduled_at.append(due)
-        run.sent_at.append(time.monotonic())
-        chunk = audio[offset : offset + step]
-        await ws.send(chunk.tobytes())
-        run.audio_sent_s += len(chunk) / RATE
-    run.close_sent_at = time.monotonic()
+    async for first, end in paced(run, len(audio), t0):  # stream_client's pacing
+        await ws.send(audio[first:end].tobytes())
 
 
 def _message(raw: str | bytes, run: StreamRun) -> dict[str, Any]:

@@ -73,12 +73,15 @@ class Node:
     def model_label(self) -> str:
         return self.scheduler.label
 
+    def _at_cap(self) -> Admission | None:
+        if self.active_streams < self.settings.max_streams:
+            return None
+        return Admission(False, 1.0, f"serving its maximum of {self.settings.max_streams} streams")
+
     def live_admission(self) -> Admission:
         """Whether one more live stream would be kept real time, from measured load."""
-        if self.active_streams >= self.settings.max_streams:
-            return Admission(
-                False, 1.0, f"serving its maximum of {self.settings.max_streams} streams"
-            )
+        if (full := self._at_cap()) is not None:
+            return full
         if not self.settings.admission_control:
             return Admission(
                 True, self.scheduler.load.busy_at_slowest_partials(self.settings.partial_interval_s)
@@ -100,14 +103,8 @@ class Node:
     @contextlib.contextmanager
     def admit(self, transport: str, *, live: bool = True) -> Iterator[None]:
         """Hold a stream slot; refuse at once (never queue and starve) when there is none."""
-        if live:
-            decision = self.live_admission()
-        elif self.active_streams >= self.settings.max_streams:
-            decision = Admission(
-                False, 1.0, f"serving its maximum of {self.settings.max_streams} streams"
-            )
-        else:
-            decision = Admission(True, 0.0)
+        # Uploads only use what live streams leave: they are held to the cap alone.
+        decision = self.live_admission() if live else self._at_cap() or Admission(True, 0.0)
         if not decision.admitted:
             metrics.STREAMS_REFUSED.labels(transport=transport).inc()
             log.info("stream refused", extra={"reason": decision.reason, "live": live})

@@ -13,7 +13,7 @@ failed decode is reported, and the recogniser redoes that item alone on the padd
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,12 @@ from faster_whisper.transcribe import get_compression_ratio
 
 from streaming.audio import SAMPLE_RATE, Pcm
 from streaming.events import Word
-from streaming.guards import MAX_COMPRESSION_RATIO, drop_repetition_loop, is_hallucinated_segment
+from streaming.guards import (
+    MAX_COMPRESSION_RATIO,
+    SegmentLike,
+    drop_repetition_loop,
+    is_hallucinated_segment,
+)
 
 #: Padding kept after the audio (in 10 ms mel frames). With none, tiny.en decodes 2-12 s
 #: prefixes of the shared speech set into loops or runaways half the time (22 of 48); 8 s of it
@@ -200,19 +205,35 @@ class _Piece:
     compression_ratio: float
 
 
-def _output(pieces: list[dict[str, Any]], ran_away: bool, resume_s: float | None) -> PassOutput:
+#: A decoded segment: its quality, and its words as (text, start, end, probability).
+HeardSegment = tuple[SegmentLike, Iterable[tuple[str, float, float, float]]]
+
+
+def heard_words(segments: Iterable[HeardSegment]) -> tuple[list[Word], bool]:
+    """The words of the segments Whisper did not invent, cut at a repetition loop, and
+    whether the decode looks failed (text that compresses too well, or a loop)."""
     words: list[Word] = []
-    failed = ran_away
-    for piece in pieces:
-        quality = _Piece(piece["no_speech_prob"], piece["avg_logprob"], piece["compression_ratio"])
+    failed = False
+    for quality, segment_words in segments:
         if is_hallucinated_segment(quality):
             failed |= quality.compression_ratio > MAX_COMPRESSION_RATIO
             continue
-        for w in piece.get("words", ()):
-            text = str(w["word"]).strip()
-            if text:
-                words.append(
-                    Word(text, float(w["start"]), float(w["end"]), float(w["probability"]))
-                )
+        for text, start, end, probability in segment_words:
+            if text.strip():
+                words.append(Word(text.strip(), float(start), float(end), float(probability)))
     kept = drop_repetition_loop(words)
-    return PassOutput(kept, failed or len(kept) < len(words), resume_s)
+    return kept, failed or len(kept) < len(words)
+
+
+def _output(pieces: list[dict[str, Any]], ran_away: bool, resume_s: float | None) -> PassOutput:
+    words, failed = heard_words(
+        (
+            _Piece(piece["no_speech_prob"], piece["avg_logprob"], piece["compression_ratio"]),
+            (
+                (str(w["word"]), w["start"], w["end"], w["probability"])
+                for w in piece.get("words", ())
+            ),
+        )
+        for piece in pieces
+    )
+    return PassOutput(words, failed or ran_away, resume_s)

@@ -28,13 +28,13 @@ MIN_REPEATED_SENTENCE_WORDS = 4
 MIN_TAIL_WORD_PROB = 0.2
 
 
-class _SegmentLike(Protocol):
+class SegmentLike(Protocol):
     no_speech_prob: float
     avg_logprob: float
     compression_ratio: float
 
 
-def is_hallucinated_segment(segment: _SegmentLike) -> bool:
+def is_hallucinated_segment(segment: SegmentLike) -> bool:
     """True for a segment that is very likely invented rather than heard."""
     if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOW_AVG_LOGPROB:
         return True

@@ -26,10 +26,10 @@ from streaming.batch_pass import (
     WHISPER_FRAMES,
     PassRequest,
     decode_batch,
+    heard_words,
     token_budget,
 )
 from streaming.events import Word
-from streaming.guards import MAX_COMPRESSION_RATIO, drop_repetition_loop, is_hallucinated_segment
 
 log = logging.getLogger(__name__)
 
@@ -245,17 +245,8 @@ class WhisperRecognizer:
             vad_filter=False,  # silero already keeps silence out
             without_timestamps=False,
         )
-        words: list[Word] = []
-        failed = False
-        tokens = 0
-        for segment in segments:  # decoding happens here, in the worker thread
-            tokens += len(segment.tokens)
-            if is_hallucinated_segment(segment):
-                failed |= segment.compression_ratio > MAX_COMPRESSION_RATIO
-                continue
-            for w in segment.words or ():
-                text = w.word.strip()
-                if text:
-                    words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
-        kept = drop_repetition_loop(words)
-        return kept, failed or len(kept) < len(words) or tokens >= budget
+        decoded = list(segments)  # decoding happens here, in the worker thread
+        words, failed = heard_words(
+            (s, ((w.word, w.start, w.end, w.probability) for w in s.words or ())) for s in decoded
+        )
+        return words, failed or sum(len(s.tokens) for s in decoded) >= budget

@@ -45,9 +45,12 @@ class Job:
     language: str
     priority: Priority
     queued_at: float
-    frames: int
     loop: asyncio.AbstractEventLoop | None = None
     future: asyncio.Future[Recognition] | None = field(default=None, repr=False)
+
+    @property
+    def frames(self) -> int:
+        return window_frames(self.request.audio)
 
     @property
     def final(self) -> bool:
@@ -147,7 +150,6 @@ class InferenceScheduler:
             language=language,
             priority=priority,
             queued_at=self._clock(),
-            frames=window_frames(pcm),
             loop=loop,
             future=loop.create_future(),
         )

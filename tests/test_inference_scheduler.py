@@ -16,7 +16,7 @@ from faster_whisper.tokenizer import Tokenizer
 from support_audio import wer
 
 from server.file_streamer import decode_file
-from streaming.batch_pass import PassRequest, resume_at, split_by_timestamps, window_frames
+from streaming.batch_pass import PassRequest, resume_at, split_by_timestamps
 from streaming.load import (
     ADMIT_BUSY,
     INITIAL_STREAM_COST,
@@ -45,7 +45,6 @@ def job(
         language=language,
         priority=priority,
         queued_at=queued_at,
-        frames=window_frames(audio),
     )
 
 
