@@ -40,7 +40,7 @@ from streaming.guards import (
 from streaming.recognizer import load_whisper, strip_padding
 from streaming.scheduler import InferenceScheduler
 from streaming.session import SessionOptions, TranscriptionSession
-from streaming.vad import WINDOW, Boundary, SileroVoiceDetector, UtteranceEndpointer
+from streaming.vad import WINDOW, Boundary, SileroVoiceDetector, UtteranceEndpointer, VadState
 from streaming.window import AudioWindow
 
 RATE = 16_000
@@ -405,6 +405,28 @@ def vad() -> SileroVoiceDetector:
 def jfk(speech: Path) -> tuple[np.ndarray, str]:
     audio = np.frombuffer(decode_file(speech / "audio" / "jfk_16k.wav"), "<i2")
     return audio.astype(np.float32) / 32768.0, (speech / "refs" / "jfk.txt").read_text()
+
+
+class TestVoiceDetector:
+    def test_speech_scores_high_and_silence_low(
+        self, vad: SileroVoiceDetector, jfk: tuple[np.ndarray, str]
+    ) -> None:
+        probs = vad.probabilities(VadState(), jfk[0][: 3 * 16_000])  # "And so, my fellow…"
+        silence = vad.probabilities(VadState(), np.zeros(16_000, np.float32))
+        assert len(probs) == 3 * 16_000 // WINDOW
+        assert max(probs) > 0.9 and max(silence) < 0.1
+
+    def test_chunking_and_other_streams_do_not_change_a_streams_probabilities(
+        self, vad: SileroVoiceDetector, jfk: tuple[np.ndarray, str]
+    ) -> None:
+        audio = jfk[0][: 4 * 16_000]
+        whole = vad.probabilities(VadState(), audio)
+        mine, other = VadState(), VadState()
+        pieces: list[float] = []
+        for start in range(0, audio.size, 1_000):  # pieces that cut windows in two
+            pieces += vad.probabilities(mine, audio[start : start + 1_000])
+            vad.probabilities(other, np.zeros(700, np.float32))  # interleaved stream
+        assert pieces == pytest.approx(whole, abs=1e-5)
 
 
 class TestShortWindow:
