@@ -91,6 +91,11 @@ class TestBatchSelection:
         batch = select_batch(pending, max_batch=8)
         assert batch == pending[:8]
 
+    def test_waiting_passes_are_shared_among_free_workers(self) -> None:
+        pending = [job(Priority.LIVE_PARTIAL, float(t)) for t in range(5)]
+        assert select_batch(pending, max_batch=8, free_workers=2) == pending[:3]
+        assert select_batch(pending[3:], max_batch=8, free_workers=1) == pending[3:]
+
 
 class Clock:
     def __init__(self) -> None:
