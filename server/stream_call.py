@@ -32,6 +32,7 @@ from server.translate import (
 from streaming.audio import AudioDecoder, ContainerOpusDecoder, Pcm
 from streaming.errors import IdleTimeout, InternalFailure, LimitExceeded, Overloaded, StreamError
 from streaming.events import SegmentUpdate, StreamSummary
+from streaming.recording_session import RecordingSession
 from streaming.session import TranscriptionSession
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,11 @@ class StreamCall:
         self.stream_id = new_stream_id()
         self._settings = node.settings
         self._decoder: AudioDecoder = make_stream_decoder(config)
-        self._session = TranscriptionSession(
+        self._live = is_live(config)
+        session = TranscriptionSession if self._live else RecordingSession
+        self._session = session(
             node.scheduler, node.vad, session_options(config, node.settings, self.stream_id)
         )
-        self._live = is_live(config)
         self._first_audio_at: float | None = None
         self._warned_ahead = False
         self._client_gone = False

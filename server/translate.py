@@ -30,8 +30,6 @@ _ENCODINGS: dict[int, Encoding] = {
     pb.AUDIO_ENCODING_WEBM_OPUS: "webm_opus",
 }
 MAX_ID_CHARS = 128
-#: A recording sent as fast as possible needs far fewer partial refreshes.
-BATCH_PARTIAL_INTERVAL_S = 2.0
 #: Languages the node's model can transcribe; English-only models (".en") accept "en" only.
 ENGLISH_ONLY_SUFFIX = ".en"
 
@@ -84,9 +82,7 @@ def session_options(
         interim_results=config.interim_results if config.HasField("interim_results") else True,
         silence_ms=config.endpointing.silence_ms or settings.endpointing_ms,
         vad_threshold=settings.vad_threshold,
-        partial_interval_s=max(settings.partial_interval_s, BATCH_PARTIAL_INTERVAL_S)
-        if batch
-        else settings.partial_interval_s,
+        partial_interval_s=settings.partial_interval_s,
         max_segment_s=settings.max_segment_s,
         max_pending_chunks=settings.max_pending_chunks,
         bulk=batch,

@@ -214,17 +214,24 @@ class TranscriptionSession:
         self._processed_samples += pcm.size
         for boundary in self._endpointer.update(probs):
             if boundary.kind == "start":
-                self._segment_start_s = max(self._window.start_s, boundary.at_s - PRE_ROLL_S)
-                self._agreement.reset(self._segment_start_s)
-                self._utterance_last_end_s = None
-                self._since_pass_s = self._window.end_s - self._segment_start_s
-                await self._emit(SpeechStarted(round(boundary.at_s, 3)))
+                await self._speech_started(boundary.at_s)
             else:
                 await self._finish_segment(speech_final=True)
         if self._endpointer.in_speech:
             self._since_pass_s += pcm.size / SAMPLE_RATE
         else:
-            self._window.trim_before(self._window.end_s - KEEP_WHEN_SILENT_S)
+            self._window.trim_before(self._keep_from_s())
+
+    async def _speech_started(self, at_s: float) -> None:
+        self._segment_start_s = max(self._window.start_s, at_s - PRE_ROLL_S)
+        self._agreement.reset(self._segment_start_s)
+        self._utterance_last_end_s = None
+        self._since_pass_s = self._window.end_s - self._segment_start_s
+        await self._emit(SpeechStarted(round(at_s, 3)))
+
+    def _keep_from_s(self) -> float:
+        """Where the window may be trimmed while nobody speaks."""
+        return self._window.end_s - KEEP_WHEN_SILENT_S
 
     def _prompt(self, audio_start_s: float) -> str:
         # Only text *before* the audio: words inside it would make Whisper skip them.

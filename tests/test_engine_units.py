@@ -38,6 +38,7 @@ from streaming.guards import (
     is_hallucinated_segment,
 )
 from streaming.recognizer import load_whisper, strip_padding
+from streaming.recording_session import Utterance, share_out, split_at_sentences
 from streaming.scheduler import InferenceScheduler
 from streaming.session import SessionOptions, TranscriptionSession
 from streaming.vad import WINDOW, Boundary, SileroVoiceDetector, UtteranceEndpointer, VadState
@@ -148,6 +149,28 @@ class TestLocalAgreement:
         # Audio before the new segment start is not part of it.
         assert agreement.insert(words("old words", start_s=4.0)) == []
         assert agreement.tentative == []
+
+
+# -- recordings: one window, several utterances -------------------------------------------
+
+
+class TestRecordingWindows:
+    def test_a_windows_words_go_to_the_utterance_they_fall_in(self) -> None:
+        utterances = [Utterance(0.0, 2.0, True, None), Utterance(3.0, 5.0, True, None)]
+        heard = [*words("and so my", start_s=0.2), *words("ask not", start_s=2.4)]
+        # "ask" starts in the pause but lies nearer the second utterance.
+        assert [texts(w) for w in share_out(heard, utterances)] == ["and so my", "ask not"]
+
+    def test_long_utterances_are_cut_after_a_sentence_end_that_fits(self) -> None:
+        said = words("one two three. four five six seven eight nine", step_s=1.0)
+        assert [texts(p) for p in split_at_sentences(said, 6.0)] == [
+            "one two three.",
+            "four five six seven eight nine",
+        ]
+
+    def test_without_a_sentence_end_the_cut_is_at_the_widest_pause(self) -> None:
+        said = [*words("a b c", step_s=1.0), *words("d e f g", start_s=3.8, step_s=1.0)]
+        assert [texts(p) for p in split_at_sentences(said, 5.0)] == ["a b c", "d e f g"]
 
 
 # -- utterance endpointing --------------------------------------------------------------------
