@@ -21,6 +21,27 @@ class GrpcTranscriptionStream(TranscriptionStream):
     def __init__(self, call: grpc.aio.StreamStreamCall) -> None:
         self._call = call
         self._writes_done = False
+        self._first: pb.StreamingRecognizeResponse | None = None
+
+    async def accepted(self) -> None:
+        """Wait for the server's first message: Metadata when it takes the stream, else the
+        status it refused it with (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, …).
+
+        Audio is only sent after this. A write racing the server's refusal would fail, and
+        grpcio's asyncio client then reports its own INTERNAL "Internal error from Core"
+        instead of the server's status (grpc/grpc#36066).
+        """
+        response = await self._read()
+        if response is None:
+            raise TranscriptionError("UNKNOWN", "the server ended the stream without a word")
+        self._first = response
+
+    async def _read(self) -> pb.StreamingRecognizeResponse | None:
+        try:
+            response = await self._call.read()
+        except grpc.aio.AioRpcError as e:
+            raise TranscriptionError(e.code().name, e.details() or "") from e
+        return None if response is grpc.aio.EOF else response
 
     async def _write(self, request: pb.StreamingRecognizeRequest) -> None:
         if self._call.done():
@@ -46,11 +67,11 @@ class GrpcTranscriptionStream(TranscriptionStream):
                 await self._call.done_writing()
 
     async def _responses(self) -> AsyncIterator[pb.StreamingRecognizeResponse]:
-        try:
-            async for response in self._call:
-                yield response
-        except grpc.aio.AioRpcError as e:
-            raise TranscriptionError(e.code().name, e.details() or "") from e
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        while (response := await self._read()) is not None:
+            yield response
 
     def __aiter__(self) -> AsyncIterator[pb.StreamingRecognizeResponse]:
         return self._responses()
@@ -81,11 +102,19 @@ class GrpcTranscriptionClient:
             await self._channel.close()
 
     async def stream(self, config: pb.StreamingConfig) -> GrpcTranscriptionStream:
-        """Open a stream and send its configuration."""
+        """Open a stream, send its configuration, and wait until the server accepts it.
+
+        A refused stream (bad configuration, node full) raises `TranscriptionError` here.
+        """
         if self._channel is None:
             raise RuntimeError("use the client as `async with GrpcTranscriptionClient(...)`")
         stub = pb_grpc.TranscriptionStub(self._channel)  # type: ignore[no-untyped-call]
         call = stub.StreamingRecognize(metadata=self._metadata)
         stream = GrpcTranscriptionStream(call)
-        await stream._write(pb.StreamingRecognizeRequest(streaming_config=config))
+        try:
+            await stream._write(pb.StreamingRecognizeRequest(streaming_config=config))
+            await stream.accepted()
+        except BaseException:
+            call.cancel()
+            raise
         return stream
