@@ -24,18 +24,25 @@ from dataclasses import dataclass
 from typing import Final
 
 import anthropic
-from anthropic.types import Message, TextBlockParam, ToolChoiceToolParam, ToolParam, ToolUseBlock
+from anthropic.types import Message, TextBlockParam, ToolUseBlock
 from prometheus_client import Counter
 from pydantic import ValidationError
 from stenograph.v1 import notes_pb2 as npb
 
+from summariser.claude_prompts import (
+    REDUCE_PROMPT,
+    SYSTEM_PROMPT,
+    TOOL,
+    TOOL_CHOICE,
+    TOOL_NAME,
+    UPDATE_PROMPT,
+)
 from summariser.notes_draft import NotesDraft, build_notes, draft_of
 from summariser.offline_notes import kind_name
 from summariser.transcript import Segment
 
 log = logging.getLogger(__name__)
 
-TOOL_NAME: Final = "record_meeting_notes"
 #: Output tokens a call may use: the notes of a long meeting, as JSON.
 MAX_OUTPUT_TOKENS: Final = 8192
 #: Map calls of one long meeting in flight at once.
@@ -53,54 +60,6 @@ CALLS: Final = Counter(
     "Messages API calls of the notes backend, after the SDK's retries, by outcome.",
     ["model", "kind", "outcome"],
 )
-
-SYSTEM_PROMPT: Final = """\
-You write the notes of a meeting from its transcript, for the people who were in it.
-
-Each transcript line is `[segment id] Speaker (mm:ss): words`. Speech recognition wrote it, \
-so a word may be misheard; do not correct names or facts from outside knowledge.
-
-Rules:
-- Use only what the transcript says. Do not add anything it does not say.
-- Cite every item with the ids of the segments where it was said (`segment_ids`), copied \
-exactly from the transcript; an item with no segment id is discarded.
-- A proposal that is later turned down is a decision with status "rejected"; one that is \
-put off is "deferred". Only what the meeting agreed on is "agreed".
-- Action items: the task, the owner exactly as spoken ("Dana", or "I" when the speaker takes \
-it), the deadline exactly as spoken ("by Friday"); empty strings when none was said. When a \
-task is handed to someone else later, the later owner is the owner.
-- Copy numbers, amounts and dates verbatim as spoken.
-- Open questions are questions the meeting raised and did not answer.
-- When previous notes are given, an item that is still the same item keeps its `id`; new \
-items have an empty `id`.
-- The title is a few words; the summary is two to four sentences.
-
-Record the notes with the record_meeting_notes tool."""
-
-_REDUCE_PROMPT: Final = """
-
-You are given the notes of consecutive parts of one meeting instead of its transcript. Merge \
-them into the notes of the whole meeting: one item for what several parts repeat, and a later \
-part's word over an earlier one's (a rejection, a deferral, a new owner). Keep the segment ids \
-the parts cite; do not invent any."""
-
-_UPDATE_PROMPT: Final = """
-
-You are given the previous notes of this meeting (JSON; every item has its `id` and the \
-`segment_ids` it cites) and only the transcript lines said since. Return the complete, \
-updated notes of the whole meeting so far: keep every previous item that still holds, with \
-its `id` and its `segment_ids`; when the new lines change an item (a rejection, a deferral, \
-a new owner, a task done), update it, keep its `id`, and add the new segment ids to its \
-citations; add new items for what the new lines say, citing their segment ids. Update the \
-title and summary to cover the whole meeting. Cite only segment ids from the new lines or \
-from the previous notes."""
-
-_TOOL: Final = ToolParam(
-    name=TOOL_NAME,
-    description="Record the meeting notes: title, summary and the cited items.",
-    input_schema=NotesDraft.model_json_schema(),
-)
-_TOOL_CHOICE: Final = ToolChoiceToolParam(type="tool", name=TOOL_NAME)
 
 
 class NotesBackendError(Exception):
@@ -236,7 +195,7 @@ class AnthropicNotesWriter:
             origin = min((s.at_s for s in segments), default=0.0)
             update = self._update_prompt(transcript_lines(new_segments, origin), previous)
         if update is not None:
-            system = SYSTEM_PROMPT + _UPDATE_PROMPT
+            system = SYSTEM_PROMPT + UPDATE_PROMPT
             draft = await self._draft(model, kind, update, usage, system=system)
         else:
             lines = transcript_lines(segments)
@@ -312,7 +271,7 @@ class AnthropicNotesWriter:
         if previous is not None:
             blocks.append(_text("Previous notes:\n" + draft_of(previous).model_dump_json()))
         blocks.append(_text("Record the merged notes of the whole meeting."))
-        return await self._draft(model, kind, blocks, usage, system=SYSTEM_PROMPT + _REDUCE_PROMPT)
+        return await self._draft(model, kind, blocks, usage, system=SYSTEM_PROMPT + REDUCE_PROMPT)
 
     # -- the call --------------------------------------------------------------------------
     async def _draft(
@@ -329,8 +288,8 @@ class AnthropicNotesWriter:
                 model=model,
                 max_tokens=MAX_OUTPUT_TOKENS,
                 system=system,
-                tools=[_TOOL],
-                tool_choice=_TOOL_CHOICE,
+                tools=[TOOL],
+                tool_choice=TOOL_CHOICE,
                 messages=[{"role": "user", "content": content}],
             )
         except anthropic.APITimeoutError as e:

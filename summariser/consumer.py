@@ -21,17 +21,22 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from google.protobuf import json_format
-from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.propagate import extract
 from prometheus_client import Counter
 from stenograph.v1 import notes_pb2 as npb
 from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
 
 from server.settings import Settings
 from server.transcript_publisher import encode_event, record_headers
+from summariser.events import (
+    BadEvent,
+    day_of,
+    parse_meeting_event,
+    parse_transcript_event,
+    segment_of,
+    trace_context,
+)
 from summariser.notes_backends import NotesBackends
 from summariser.offline_notes import OfflineNotesWriter, kind_name
 from summariser.store import NotesStore
@@ -54,61 +59,6 @@ RETRY_PAUSE_S = 2.0
 #: A notes span links to at most this many of the captions that fed it (besides its parent).
 MAX_TRACE_LINKS = 32
 tracer = trace.get_tracer("stenograph.summariser")
-
-
-def trace_context(record: Any) -> Context:
-    """The trace a record belongs to, from its W3C `traceparent` header (the caption's stream)."""
-    carrier = {
-        name: value.decode(errors="replace") for name, value in record.headers or () if value
-    }
-    return extract(carrier)
-
-
-class BadEvent(ValueError):
-    """An event that can never be processed; it goes to the dead-letter topic."""
-
-
-def parse_transcript_event(value: bytes | None) -> TranscriptEvent:
-    try:
-        event = json_format.Parse(value or b"", TranscriptEvent(), ignore_unknown_fields=True)
-    except (json_format.ParseError, UnicodeDecodeError) as e:
-        raise BadEvent(f"not a TranscriptEvent in its JSON mapping: {e}") from e
-    if not event.meeting_id or not event.segment_id or not event.stream_id:
-        raise BadEvent("meeting_id, stream_id and segment_id are required")
-    if not event.is_final:
-        raise BadEvent("only finals belong on the transcripts topic")
-    return event
-
-
-def parse_meeting_event(value: bytes | None) -> MeetingEvent:
-    try:
-        event = json_format.Parse(value or b"", MeetingEvent(), ignore_unknown_fields=True)
-    except (json_format.ParseError, UnicodeDecodeError) as e:
-        raise BadEvent(f"not a MeetingEvent in its JSON mapping: {e}") from e
-    if not event.meeting_id:
-        raise BadEvent("meeting_id is required")
-    if not event.stream_id and event.kind != MeetingEvent.KIND_NOTES_REQUESTED:
-        raise BadEvent("stream_id is required")
-    return event
-
-
-def _stream_started(event: TranscriptEvent) -> Timestamp:
-    """When the caption's stream began (its emission time, from a node that does not say)."""
-    return event.stream_started_at if event.HasField("stream_started_at") else event.emitted_at
-
-
-def segment_of(event: TranscriptEvent) -> Segment:
-    started = _stream_started(event)
-    start_s = event.start.ToTimedelta().total_seconds()
-    return Segment(
-        segment_id=event.segment_id,
-        participant_id=event.participant.id or event.stream_id,
-        display_name=event.participant.display_name or event.participant.id,
-        start_s=start_s,
-        end_s=event.end.ToTimedelta().total_seconds(),
-        text=event.text,
-        spoken_at=started.ToDatetime(dt.UTC).timestamp() + start_s,
-    )
 
 
 @dataclass
@@ -238,7 +188,7 @@ class Summariser:
         self, meeting_id: str, rows: list[tuple[Segment, str, int, TranscriptEvent]]
     ) -> None:
         await self._store.add_segments(meeting_id, [(s, sid, off) for s, sid, off, _ in rows])
-        meeting = await self._meeting(meeting_id, _day_of(rows[0][3]))
+        meeting = await self._meeting(meeting_id, day_of(rows[0][3]))
         new = [s for s, *_ in rows]
         meeting.writer.add(new)
         meeting.last_offset = max(meeting.last_offset, rows[-1][2])
@@ -366,10 +316,6 @@ class Summariser:
             value=record.value,
             headers=[("reason", reason.encode()), ("source", source.encode())],
         )
-
-
-def _day_of(event: TranscriptEvent) -> dt.date:
-    return _stream_started(event).ToDatetime().date()
 
 
 class _ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -26,7 +26,8 @@ from pydantic import SecretStr
 from stenograph.v1 import notes_pb2 as npb
 
 from server.settings import Settings
-from summariser.anthropic_notes import SYSTEM_PROMPT, AnthropicNotesWriter, NotesBackendError
+from summariser.anthropic_notes import AnthropicNotesWriter, NotesBackendError
+from summariser.claude_prompts import SYSTEM_PROMPT
 from summariser.notes_backends import CircuitBreaker, NotesBackends
 from summariser.offline_notes import OfflineNotesWriter
 from summariser.transcript import Segment
