@@ -235,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         **dict(kv.split("=", 1) for kv in args.node_setting),
     }
     if "stenograph" in args.systems:
-        with start_node(log_dir / "stenograph", settings) as node:
+        with start_node(log_dir / "stenograph", **settings) as node:
             levels = asyncio.run(stenograph_ladder(node, clips, args.streams, args.stop_lag_s))
             if not args.skip_upload:
                 print("stenograph: upload ...", file=sys.stderr, flush=True)
@@ -255,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         attempts = args.overload_streams or 2 * admitted_n
         print(f"stenograph: overload, {attempts} streams ...", file=sys.stderr, flush=True)
         overload_settings = {k: v for k, v in settings.items() if k != "admission_control"}
-        with start_node(log_dir / "overload", overload_settings) as node:
+        with start_node(log_dir / "overload", **overload_settings) as node:
             report["overload"] = asyncio.run(run_overload(node, clips[-1], attempts))
 
     json_path = prefix.with_suffix(".json")

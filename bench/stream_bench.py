@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = {"max_streams": str(max(16, max(args.streams))), **dict(args.node_setting)}
     log_dir = Path(tempfile.mkdtemp(prefix="stenograph-bench-"))
-    with start_node(log_dir, settings) as node:
+    with start_node(log_dir, **settings) as node:
         print(f"node ready (pid {node.pid}); log: {node.log_path}", file=sys.stderr, flush=True)
         levels = asyncio.run(stream_levels(node, clips, args))
     summaries = []
