@@ -5,8 +5,9 @@
     .venv/bin/python bench/notes_bench.py --capacity 50 --capacity 200 --skip-meetings
 
 Part 1 (meetings): a fresh node (`stenograph up`: broker, model, summariser, SQLite) hears each
-scripted meeting of notes_meetings.py, synthesised with espeak-ng, one real-time stream per
-participant; the final notes are scored against the planted items. Part 2 (capacity): the
+scripted meeting of notes_meetings.py, synthesised with espeak-ng, one stream per
+participant, first at real time, then as recordings (`stream --fast`) on another fresh node;
+the final notes are scored against the planted items. Part 2 (capacity): the
 summariser alone is fed M meetings' worth of transcript events straight into Kafka at the
 pace of live speech, and we measure how far behind its notes fall. See bench/README.md.
 """
@@ -66,13 +67,16 @@ def synthesise(meeting: ScriptedMeeting, folder: Path) -> dict[str, Path]:
     return meeting_tracks(folder, meeting.script, meeting.voices)
 
 
-async def stream_meeting(node: RunningNode, meeting: ScriptedMeeting, folder: Path) -> None:
+async def stream_meeting(
+    node: RunningNode, meeting: ScriptedMeeting, folder: Path, *, fast: bool
+) -> None:
     tracks = await asyncio.to_thread(synthesise, meeting, folder)
 
     async def one(who: str, path: Path) -> None:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "server.cli", "stream", str(path), "--meeting",
             meeting.meeting_id, "--participant", who, "--server", node.grpc_target,
+            *(["--fast"] if fast else []),
             cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         _, err = await process.communicate()
@@ -105,12 +109,13 @@ def latencies(node: RunningNode) -> list[float]:
     return out
 
 
-async def run_meetings(folder: Path, settings: dict[str, str]) -> dict[str, Any]:
-    with start_node(folder / "node", settings) as node:
+async def run_meetings(folder: Path, settings: dict[str, str], *, fast: bool) -> dict[str, Any]:
+    """`fast`: each participant's track sent as a recording (`stream --fast`, batch mode)."""
+    with start_node(folder / "node", **settings) as node:
         scores: list[MeetingScore] = []
         for meeting in MEETINGS:
             started = time.monotonic()
-            await stream_meeting(node, meeting, folder / meeting.meeting_id)
+            await stream_meeting(node, meeting, folder / meeting.meeting_id, fast=fast)
             notes = await final_notes(node, meeting.meeting_id)
             async with httpx.AsyncClient() as http:
                 url = f"{node.http_url}/v1/meetings/{meeting.meeting_id}/transcript"
@@ -225,7 +230,7 @@ def run_capacity(
     folder: Path, meetings: int, duration_s: float, settings: dict[str, str]
 ) -> dict[str, Any]:
     """Live-paced events for `meetings` meetings at once; how late their notes come."""
-    with start_node(folder / f"capacity-{meetings}", settings) as node:
+    with start_node(folder / f"capacity-{meetings}", **settings) as node:
         producer = Producer({"bootstrap.servers": node.kafka_bootstrap, "linger.ms": 5})
         produced_at: dict[tuple[bytes, int], float] = {}
 
@@ -304,11 +309,14 @@ def main() -> int:
         shown = {k: v for k, v in out["quality_on_script"].items() if k != "meetings"}
         print("offline writer on the scripts as written:", json.dumps(shown), flush=True)
         if not args.skip_meetings:
-            print("meetings (real time, one stream per participant):", flush=True)
-            out["quality"] = asyncio.run(run_meetings(folder, {}))
-            print(
-                json.dumps({k: v for k, v in out["quality"].items() if k != "meetings"}, indent=2)
-            )
+            # "quality": live, as people speak; "quality_fast": the same tracks as recordings
+            # (`stream --fast`, the issue's end-to-end path), decoded in batch mode.
+            for key, fast in (("quality", False), ("quality_fast", True)):
+                mode = "stream --fast" if fast else "real time"
+                print(f"meetings ({mode}, one stream per participant):", flush=True)
+                out[key] = asyncio.run(run_meetings(folder / key, {}, fast=fast))
+                shown = {k: v for k, v in out[key].items() if k != "meetings"}
+                print(json.dumps(shown, indent=2), flush=True)
         if not args.skip_capacity:
             out["capacity"] = []
             for m in args.capacity or [50, 200, 500]:
