@@ -543,7 +543,10 @@ async def test_a_recording_is_decoded_in_windows_of_utterances_like_offline_whis
     events = [k for k in run.kinds if k in ("speech_started", "result", "utterance_end")]
     utterances = events.count("speech_started")
     assert utterances >= 2, events  # JFK pauses after "Americans" and after "you"
-    assert events == ["speech_started", "result", "utterance_end"] * utterances, events
+    expected = ["speech_started", "result", "utterance_end"] * utterances
+    if not run.finals[-1].speech_final:
+        expected.pop()  # ended by CloseStream, not by a pause: no UtteranceEnd (as in live mode)
+    assert events == expected, events
     assert after["bulk_final"] - before["bulk_final"] == 1, (before, after)
     assert after["bulk_partial"] == before["bulk_partial"]
     assert_caption_invariants(run)
