@@ -97,6 +97,8 @@ class RecordingSession(TranscriptionSession):
     async def _on_audio(self, pcm: Pcm) -> None:
         await super()._on_audio(pcm)
         if not self._endpointer.in_speech:
+            if self._gathered and self._window.end_s - self._gathered[-1].end_s > MAX_GAP_S:
+                await self._submit()  # the pause closes the window: why wait for more speech
             return
         if self._gathered and self._window.end_s - self._gathered[0].start_s > WINDOW_S:
             await self._submit()
