@@ -75,7 +75,6 @@ def is_live(config: pb.StreamingConfig) -> bool:
 def session_options(
     config: pb.StreamingConfig, settings: Settings, stream_id: str
 ) -> SessionOptions:
-    batch = not is_live(config)
     return SessionOptions(
         stream_id=stream_id,
         language=(config.language or "en").split("-")[0].lower(),
@@ -85,7 +84,6 @@ def session_options(
         partial_interval_s=settings.partial_interval_s,
         max_segment_s=settings.max_segment_s,
         max_pending_chunks=settings.max_pending_chunks,
-        bulk=batch,
     )
 
 

@@ -67,7 +67,6 @@ class RecordingSession(TranscriptionSession):
         self, recognizer: InferenceScheduler, vad: SileroVoiceDetector, options: SessionOptions
     ) -> None:
         super().__init__(recognizer, vad, options)
-        self._scheduler = recognizer
         self._gathered: list[Utterance] = []
         self._started: SpeechStarted | None = None  # of the open utterance, sent with its final
         self._decodes: deque[Decode] = deque()
@@ -139,7 +138,7 @@ class RecordingSession(TranscriptionSession):
     def _decode(self, start_s: float, end_s: float) -> Coroutine[None, None, Recognition]:
         """The pass over [start_s, end_s); its audio is copied now, before the window moves."""
         audio = self._window.since(start_s)[: round((end_s - start_s) * SAMPLE_RATE)]
-        return self._scheduler.recognize(
+        return self._recognizer.recognize(
             audio, offset_s=start_s, language=self.options.language, final=True, bulk=True
         )
 

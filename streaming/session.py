@@ -1,4 +1,4 @@
-"""One stream's path from audio to captions.
+"""A live stream's path from audio to captions (recordings: `streaming/recording_session.py`).
 
 Audio arrives in a bounded inbox. Each chunk goes through voice activity detection; while
 someone speaks, the open segment's audio is re-recognised every `partial_interval_s` of new
@@ -88,8 +88,6 @@ class SessionOptions:
     max_drain_s: float = 4.0
     max_segment_s: float = 12.0
     max_pending_chunks: int = 64
-    #: Audio sent faster than real time (uploads, `stream --fast`): runs after live streams.
-    bulk: bool = False
 
     def __post_init__(self) -> None:
         if self.max_segment_s * 2 > WINDOW_CAPACITY_S - self.max_drain_s:
@@ -197,12 +195,11 @@ class TranscriptionSession:
         silence_s = self._endpointer.trailing_silence_s
         if silence_s * 1000 >= self.options.silence_ms / 2:
             shown_up_to_pause = self._last_pass_end_s >= self._window.end_s - silence_s
-            return not shown_up_to_pause and not self.options.bulk
+            return not shown_up_to_pause
         return self._since_pass_s >= self._partial_interval_s()
 
     def _partial_interval_s(self) -> float:
-        base = self.options.partial_interval_s
-        return base if self.options.bulk else self._recognizer.partial_interval_s(base)
+        return self._recognizer.partial_interval_s(self.options.partial_interval_s)
 
     async def _on_audio(self, pcm: Pcm) -> None:
         if pcm.size / SAMPLE_RATE > self._window.room_s:
@@ -270,7 +267,6 @@ class TranscriptionSession:
             language=self.options.language,
             prompt="" if isolated else self._prompt(start_s),
             final=final,
-            bulk=self.options.bulk,
         )
         voiced = [w for w in result.words if w.start_s < voiced_end_s - VOICED_MARGIN_S / 2]
         return drop_unlikely_tail(voiced)
