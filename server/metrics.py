@@ -45,3 +45,9 @@ BATCH_SECONDS = Histogram(
     ["priority"],
     buckets=(0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
 )
+PADDED_REDOS = Counter(
+    "stenograph_inference_padded_redos_total",
+    "Final passes whose short-window decode failed (a loop, a runaway) and were redone on "
+    "Whisper's padded 30 s window, several times the cost of the pass",
+    ["priority"],
+)

@@ -25,9 +25,12 @@ from streaming.vad import SileroVoiceDetector
 log = logging.getLogger(__name__)
 
 
-def _observe(priority: Priority, size: int, waits: Sequence[float], seconds: float) -> None:
+def _observe(
+    priority: Priority, size: int, waits: Sequence[float], seconds: float, redone: int
+) -> None:
     label = priority.name.lower()
     metrics.BATCH_SIZE.labels(priority=label).observe(size)
+    metrics.PADDED_REDOS.labels(priority=label).inc(redone)
     metrics.BATCH_SECONDS.labels(priority=label).observe(seconds)
     for wait in waits:
         metrics.QUEUE_WAIT.labels(priority=label).observe(wait)

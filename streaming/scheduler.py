@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 #: Windows in one batch differ by less than this many encoder frames (4 s of audio).
 BUCKET_FRAMES = 400
-#: Called after each batch with (priority, batch size, queue waits, seconds it ran).
-BatchObserver = Callable[[Priority, int, Sequence[float], float], None]
+#: Called after each batch with (priority, batch size, queue waits, seconds it ran, passes
+#: redone on the padded window).
+BatchObserver = Callable[[Priority, int, Sequence[float], float, int], None]
 
 
 @dataclass(eq=False, slots=True)
@@ -205,6 +206,7 @@ class InferenceScheduler:
         for wait in waits:
             self.load.record_wait(head.priority, wait)
         results: Sequence[Recognition | BaseException]
+        redone = 0
         try:
             recognized = self.recognizer.recognize_batch(
                 [j.request for j in batch], language=head.language, final=head.final
@@ -214,6 +216,7 @@ class InferenceScheduler:
             results = [e] * len(batch)
         else:
             spent = self._clock() - started
+            redone = sum(retried for _, retried in recognized)
             total_frames = sum(j.frames for j in batch)
             results = [
                 Recognition(
@@ -230,7 +233,7 @@ class InferenceScheduler:
         ended = self._clock()
         self.load.record_batch(head.priority, started, ended)
         if self._observer is not None:
-            self._observer(head.priority, len(batch), waits, ended - started)
+            self._observer(head.priority, len(batch), waits, ended - started, redone)
         for job, result in zip(batch, results, strict=True):
             if job.loop is not None and job.future is not None:
                 with contextlib.suppress(RuntimeError):  # its event loop has closed meanwhile

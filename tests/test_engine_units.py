@@ -486,6 +486,27 @@ class TestShortWindow:
             assert abs(short.start_s - 10.0 - full.start_s) < 0.1, (short, full)
 
 
+    async def test_a_failed_partial_shows_what_it_heard_and_only_finals_pay_for_a_redo(
+        self, scheduler: InferenceScheduler, speech: Path
+    ) -> None:
+        # "Hello? Hello? Hello? Oh, hello." in the pyannote sample: the short window often
+        # decodes it into a loop. A final is then redone on the padded 30 s window (four to
+        # six times the cost of the pass); a partial keeps the words before the loop, so no
+        # stream's captions wait behind a redo, and the segment's final decides.
+        pcm = np.frombuffer(decode_file(speech / "audio" / "pyannote_sample.wav"), "<i2")
+        audio = pcm.astype(np.float32) / 32768.0
+        redone_finals = 0
+        for start_s in (6.0, 6.25, 6.5, 6.75, 7.0):
+            for length_s in (2.0, 3.0):
+                span = audio[round(start_s * RATE) : round((start_s + length_s) * RATE)]
+                partial = await scheduler.recognize(span, offset_s=start_s)
+                final = await scheduler.recognize(span, offset_s=start_s, final=True)
+                assert not partial.padded_retry
+                assert all(start_s <= w.start_s <= start_s + length_s for w in partial.words)
+                redone_finals += final.padded_retry
+        assert redone_finals >= 3  # the spans do trip the short window
+
+
 Step = np.ndarray | str  # audio to push, or "finalize"
 
 

@@ -192,7 +192,9 @@ class Batches:
     def __init__(self) -> None:
         self.seen: list[tuple[Priority, int]] = []
 
-    def __call__(self, p: Priority, size: int, waits: Sequence[float], seconds: float) -> None:
+    def __call__(
+        self, p: Priority, size: int, waits: Sequence[float], seconds: float, redone: int
+    ) -> None:
         self.seen.append((p, size))
 
 
