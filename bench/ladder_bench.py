@@ -89,7 +89,9 @@ def scheduler_counters(node: RunningNode) -> dict[str, float]:
         text = response.read().decode()
     counters: dict[str, float] = {}
     for line in text.splitlines():
-        if line.startswith("stenograph_inference_") and ("_sum{" in line or "_count{" in line):
+        if line.startswith("stenograph_inference_") and any(
+            part in line for part in ("_sum{", "_count{", "_total{")
+        ):
             name, value = line.rsplit(" ", 1)
             counters[name.removeprefix("stenograph_inference_")] = float(value)
     return counters
@@ -114,6 +116,7 @@ def scheduler_delta(before: dict[str, float], after: dict[str, float]) -> dict[s
                 ),
                 "mean_batch_s": round(d("batch_seconds_sum") / batches, 3),
                 "busy_s": round(d("batch_seconds_sum"), 1),
+                "padded_redos": int(d("padded_redos_total")),
             }
     return out
 

@@ -3,7 +3,7 @@
 CTranslate2 batches the encoder, the decoder and the word alignment: a batch of eight short
 windows costs far less than eight separate calls, because tiny models are bound by per-call
 overhead and the decoder's small matrix products rather than by arithmetic. Each window is
-its real audio plus `PADDING_KEPT_FRAMES` of silence (never a padded 30 s window); windows
+its real audio plus some of Whisper's silent padding (never a padded 30 s window); windows
 of one batch are padded to the longest, which the scheduler keeps close by bucketing lengths.
 
 This is faster-whisper's `transcribe` reduced to what a streaming pass needs: one window, one
@@ -36,6 +36,10 @@ from streaming.guards import (
 #: prefixes of the shared speech set into loops or runaways half the time (22 of 48); 8 s of it
 #: brings that to 4 of 48 (then redone padded) at the padded window's WER, in 0.6x the time.
 PADDING_KEPT_FRAMES = 800
+#: Partial passes keep less: they are two thirds of a live node's work, the encoder's cost
+#: grows faster than its window (one core: 0.29 s for 10 s, 1.3 s for 30 s), and a partial
+#: that fails is kept as heard rather than redone (the segment's final decides).
+PARTIAL_PADDING_FRAMES = 400
 WHISPER_FRAMES = 3000
 HOP_SAMPLES = 160
 #: Speech rarely exceeds ~5 tokens per second; a decoder that produces far more is looping
@@ -54,9 +58,10 @@ def token_budget(audio_s: float) -> int:
     return min(MAX_TOKEN_BUDGET, int(MIN_TOKEN_BUDGET + MAX_TOKENS_PER_AUDIO_S * audio_s))
 
 
-def window_frames(audio: Pcm) -> int:
+def window_frames(audio: Pcm, *, final: bool = True) -> int:
     """Encoder frames of `audio` heard with the kept padding (even, at most Whisper's 30 s)."""
-    frames = audio.size // HOP_SAMPLES + PADDING_KEPT_FRAMES
+    padding = PADDING_KEPT_FRAMES if final else PARTIAL_PADDING_FRAMES
+    frames = audio.size // HOP_SAMPLES + padding
     return min(frames + frames % 2, WHISPER_FRAMES)
 
 
@@ -82,8 +87,8 @@ class PassOutput:
     resume_s: float | None = None
 
 
-def _features(model: WhisperModel, requests: Sequence[PassRequest]) -> np.ndarray:
-    frames = max(window_frames(r.audio) for r in requests)
+def _features(model: WhisperModel, requests: Sequence[PassRequest], final: bool) -> np.ndarray:
+    frames = max(window_frames(r.audio, final=final) for r in requests)
     mels = [model.feature_extractor(r.audio) for r in requests]
     batch = np.zeros((len(requests), mels[0].shape[0], frames), np.float32)
     for i, (r, mel) in enumerate(zip(requests, mels, strict=True)):
@@ -139,9 +144,11 @@ def decode_batch(
     *,
     beam_size: int,
     suppress_tokens: Sequence[int],
+    final: bool,
 ) -> list[PassOutput]:
     """Words for every request, from one encoder, one decoder and one alignment call."""
-    encoded = model.model.encode(ctranslate2.StorageView.from_array(_features(model, requests)))
+    features = _features(model, requests, final)
+    encoded = model.model.encode(ctranslate2.StorageView.from_array(features))
     prompts = [model.get_prompt(tokenizer, list(r.prompt_tokens)) for r in requests]
     budgets = [token_budget(r.audio_s) for r in requests]
     results = model.model.generate(

@@ -203,6 +203,7 @@ class WhisperRecognizer:
                 [current[i] for i in todo],
                 beam_size=self._beam_sizes[final],
                 suppress_tokens=suppressed,
+                final=final,
             )
             follow_up = []
             for i, output in zip(todo, outputs, strict=True):

@@ -52,7 +52,7 @@ class Job:
 
     @property
     def frames(self) -> int:
-        return window_frames(self.request.audio)
+        return window_frames(self.request.audio, final=self.final)
 
     @property
     def final(self) -> bool:

@@ -485,7 +485,6 @@ class TestShortWindow:
             assert short.text == full.text
             assert abs(short.start_s - 10.0 - full.start_s) < 0.1, (short, full)
 
-
     async def test_a_failed_partial_shows_what_it_heard_and_only_finals_pay_for_a_redo(
         self, scheduler: InferenceScheduler, speech: Path
     ) -> None:
