@@ -64,6 +64,7 @@ class Node:
             max_batch=settings.asr_max_batch,
             observer=_observe,
         )
+        scheduler.calibrate()
         node = cls(settings, scheduler, SileroVoiceDetector(), publisher)
         metrics.PREDICTED_LOAD.set_function(lambda: node.live_admission().predicted_busy)
         metrics.ACCEPTING.set_function(lambda: float(node.has_room))

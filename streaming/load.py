@@ -39,10 +39,18 @@ ADMIT_BUSY = 0.85
 #: ...and while live finals wait no longer than this for a worker (p95).
 ADMIT_FINAL_WAIT_S = 1.0
 #: Cost of a stream (share of the workers' time at the slowest partial rate) before any has
-#: been measured: one tiny.en int8 stream on 2 CPU cores (2 workers), speaking all the time,
-#: at 2 s partials (the ladder benchmark: 8 such streams, 0.78). Replaced by measurement as
-#: soon as streams run.
+#: been measured, unless the node calibrated it (`stream_cost_from_encoder`): one tiny.en int8
+#: stream on 2 CPU cores (2 workers), speaking all the time, at 2 s partials (the ladder
+#: benchmark: 8 such streams, 0.78). Replaced by measurement as soon as streams run.
 INITIAL_STREAM_COST = 0.1
+#: Worker-seconds a stream needs per second of audio (at the slowest partial rate), per second
+#: the calibration encoder pass (`CALIBRATION_FRAMES`, one worker) takes. On a 2-core AVX2
+#: machine that pass took 0.29 s and a stand-up stream cost 0.21 of its two workers; there the
+#: constant above admitted 7 streams in a burst where 4 kept p95 word lag at 3.5 s and the 7
+#: fell to 8.8 s.
+STREAM_WORK_PER_CALIBRATION_S = 1.45
+#: 10 s of audio: a typical partial window with its padding.
+CALIBRATION_FRAMES = 1000
 #: Silent streams cost next to nothing, but may start speaking at any moment.
 MIN_STREAM_COST = 0.03
 
@@ -58,8 +66,15 @@ class Admission:
 class LoadMeter:
     """Busy time of the workers per priority, and how long work waited for them."""
 
-    def __init__(self, workers: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        workers: int,
+        clock: Callable[[], float] = time.monotonic,
+        initial_stream_cost: float = INITIAL_STREAM_COST,
+    ) -> None:
         self.workers = workers
+        #: What a new stream is taken to cost until streams have been measured.
+        self.initial_stream_cost = initial_stream_cost
         self._clock = clock
         self._busy: deque[tuple[float, float, Priority]] = deque()  # (start, end, priority)
         self._waits: deque[tuple[float, float, Priority]] = deque()  # (at, wait_s, priority)
@@ -130,7 +145,8 @@ class LoadMeter:
         """
         busy = self.busy_at_slowest_partials(base_s)
         established = live_streams - settling_streams
-        per_stream = busy / established if established > 0 and busy > 0 else INITIAL_STREAM_COST
+        measured = established > 0 and busy > 0
+        per_stream = busy / established if measured else self.initial_stream_cost
         per_stream = max(per_stream, MIN_STREAM_COST)
         predicted = busy + per_stream * (settling_streams + 1)
         if live_streams and predicted > max_busy:
@@ -139,3 +155,9 @@ class LoadMeter:
         if live_streams and wait > ADMIT_FINAL_WAIT_S:
             return Admission(False, predicted, f"finals wait {wait:.1f} s for a worker")
         return Admission(True, predicted)
+
+
+def stream_cost_from_encoder(encoder_s: float, workers: int) -> float:
+    """A new stream's expected share of the workers, from one timed calibration encoder pass."""
+    share = STREAM_WORK_PER_CALIBRATION_S * encoder_s / max(1, workers)
+    return max(MIN_STREAM_COST, min(1.0, share))

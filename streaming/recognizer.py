@@ -168,6 +168,19 @@ class WhisperRecognizer:
                 self._tokenizers[language] = (tokenizer, suppressed)
             return self._tokenizers[language]
 
+    def time_encoder(self, frames: int) -> float:
+        """Seconds one encoder pass over `frames` mel frames takes here (after a warm-up pass).
+
+        The encoder's cost does not depend on what the audio says, so silence measures it.
+        """
+        features = np.zeros((1, self.model.model.n_mels, frames), np.float32)
+        seconds = 0.0
+        for _ in range(2):
+            started = time.perf_counter()
+            self.model.model.encode(ctranslate2.StorageView.from_array(features), to_cpu=True)
+            seconds = time.perf_counter() - started
+        return seconds
+
     def prompt_tokens(self, text: str, language: str) -> tuple[int, ...]:
         """The last tokens of `text`, cut to a multiple of `PROMPT_TOKEN_STEP`."""
         if not text.strip():

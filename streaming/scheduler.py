@@ -28,7 +28,13 @@ import numpy as np
 from streaming.audio import SAMPLE_RATE, Pcm
 from streaming.batch_pass import PassRequest, window_frames
 from streaming.events import Word
-from streaming.load import Admission, LoadMeter, Priority
+from streaming.load import (
+    CALIBRATION_FRAMES,
+    Admission,
+    LoadMeter,
+    Priority,
+    stream_cost_from_encoder,
+)
 from streaming.recognizer import Recognition, WhisperRecognizer
 
 log = logging.getLogger(__name__)
@@ -126,6 +132,19 @@ class InferenceScheduler:
     @property
     def queued(self) -> int:
         return len(self._pending)
+
+    def calibrate(self) -> float:
+        """Time one encoder pass (blocking) and take a new stream's cost from it until streams
+        are measured: a constant would admit a burst of connects that a slower machine cannot
+        keep up with. Returns the cost (share of the workers)."""
+        encoder_s = self.recognizer.time_encoder(CALIBRATION_FRAMES)
+        cost = stream_cost_from_encoder(encoder_s, self.load.workers)
+        self.load.initial_stream_cost = cost
+        log.info(
+            "admission calibrated",
+            extra={"encoder_s": round(encoder_s, 3), "initial_stream_cost": round(cost, 3)},
+        )
+        return cost
 
     def partial_interval_s(self, base_s: float) -> float:
         return self.load.partial_interval_s(base_s)

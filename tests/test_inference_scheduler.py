@@ -21,8 +21,10 @@ from streaming.load import (
     ADMIT_BUSY,
     INITIAL_STREAM_COST,
     MAX_PARTIAL_INTERVAL_S,
+    MIN_STREAM_COST,
     LoadMeter,
     Priority,
+    stream_cost_from_encoder,
 )
 from streaming.recognizer import load_whisper
 from streaming.scheduler import BUCKET_FRAMES, InferenceScheduler, Job, select_batch
@@ -161,6 +163,20 @@ class TestLoad:
         refused = meter.admission(live_streams=burst, settling_streams=burst, base_s=0.5)
         assert not refused.admitted
 
+    def test_a_slower_machine_admits_a_smaller_burst(self) -> None:
+        # Calibration on a 2-core AVX2 machine: the encoder pass took 0.29 s; 4 stand-up
+        # streams kept up there at p95 word lag 3.5 s and 7 did not.
+        meter = LoadMeter(workers=2, clock=Clock())
+        meter.initial_stream_cost = stream_cost_from_encoder(0.29, workers=2)
+        admitted = 0
+        while meter.admission(admitted, admitted, base_s=0.5).admitted:
+            admitted += 1
+        assert admitted == 4
+        faster = stream_cost_from_encoder(0.12, workers=2)
+        assert faster < meter.initial_stream_cost
+        assert stream_cost_from_encoder(0.29, workers=4) < meter.initial_stream_cost
+        assert stream_cost_from_encoder(0.001, workers=1) == MIN_STREAM_COST  # a GPU
+
     def test_finals_waiting_for_a_worker_stop_admission(self) -> None:
         clock = Clock()
         meter = LoadMeter(workers=1, clock=clock)
@@ -217,6 +233,14 @@ def scheduler(batches: Batches) -> Iterator[InferenceScheduler]:
     scheduler = InferenceScheduler(model, workers=1, max_batch=8, observer=batches)
     yield scheduler
     scheduler.close()
+
+
+def test_the_node_calibrates_a_new_streams_cost_on_its_own_machine(
+    scheduler: InferenceScheduler,
+) -> None:
+    cost = scheduler.calibrate()
+    assert MIN_STREAM_COST <= cost <= 1.0
+    assert scheduler.load.initial_stream_cost == cost
 
 
 async def test_passes_of_different_streams_waiting_together_run_as_one_batch(
