@@ -14,8 +14,16 @@ SPEECH = ROOT.parent / "shared" / "data" / "speech"
 
 
 #: Settings of the shared test node: short idle timeout and few slots so the limits are
-#: reachable in tests; everything else is the default a user gets.
-TEST_NODE_SETTINGS = {"idle_timeout_s": "3", "max_streams": "4", "log_json": "true"}
+#: reachable in tests, and no admission from measured load: tests open up to 4 real-time
+#: streams at once, right after earlier tests' load, and on a slow machine the node would
+#: (rightly) refuse some. Admission has its own node in test_error_table.py and unit tests in
+#: test_inference_scheduler.py. Everything else is the default a user gets.
+TEST_NODE_SETTINGS = {
+    "idle_timeout_s": "3",
+    "max_streams": "4",
+    "log_json": "true",
+    "admission_control": "false",
+}
 
 
 @pytest.fixture(scope="session")
