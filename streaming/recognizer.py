@@ -232,7 +232,9 @@ class WhisperRecognizer:
                     Word(w.text, w.start_s + shift, w.end_s + shift, w.probability)
                     for w in output.words
                 ]
-                if output.failed or output.resume_s is None or round_no == MAX_CONTINUATIONS:
+                if output.resume_s is None or round_no == MAX_CONTINUATIONS:
+                    continue
+                if output.failed and not final:  # a failed partial ends where it failed
                     continue
                 offsets[i] = shift + output.resume_s
                 rest = original.audio[round(offsets[i] * SAMPLE_RATE) :]

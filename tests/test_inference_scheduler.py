@@ -166,8 +166,8 @@ class TestLoad:
     def test_a_slower_machine_admits_a_smaller_burst(self) -> None:
         # Calibration on a 2-core AVX2 machine: the encoder pass took 0.29 s; 4 stand-up
         # streams kept up there at p95 word lag 3.5 s and 7 did not.
-        meter = LoadMeter(workers=2, clock=Clock())
-        meter.initial_stream_cost = stream_cost_from_encoder(0.29, workers=2)
+        cost = stream_cost_from_encoder(0.29, workers=2)
+        meter = LoadMeter(workers=2, clock=Clock(), initial_stream_cost=cost)
         admitted = 0
         while meter.admission(admitted, admitted, base_s=0.5).admitted:
             admitted += 1
