@@ -58,7 +58,7 @@ def token_budget(audio_s: float) -> int:
     return min(MAX_TOKEN_BUDGET, int(MIN_TOKEN_BUDGET + MAX_TOKENS_PER_AUDIO_S * audio_s))
 
 
-def window_frames(audio: Pcm, *, final: bool = True) -> int:
+def window_frames(audio: Pcm, *, final: bool) -> int:
     """Encoder frames of `audio` heard with the kept padding (even, at most Whisper's 30 s)."""
     padding = PADDING_KEPT_FRAMES if final else PARTIAL_PADDING_FRAMES
     frames = audio.size // HOP_SAMPLES + padding
