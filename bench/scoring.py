@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 
 import jiwer
 import numpy as np
-from stream_client import ResultRec, StreamRun, WordRec
+from stream_run import ResultRec, StreamRun, WordRec
 
 #: A word shown in a result "is" a word of the final transcript when its text matches and its
 #: start time is within this of the final word's start.

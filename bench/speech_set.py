@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-
-from server.file_streamer import decode_file
 
 RATE = 16_000
 
@@ -65,9 +64,33 @@ class Clip:
 
 
 def load_clips(data_dir: Path, files: Sequence[BenchFile]) -> list[Clip]:
+    # Imported here: the server package (and PyAV) is absent where only saved clips are read.
+    from server.file_streamer import decode_file
+
     clips = []
     for f in files:
         path = data_dir / f.audio
         reference = (data_dir / f.reference).read_text().strip()
         clips.append(Clip(f.name, path, decode_file(path), reference))
     return clips
+
+
+def save_clips(path: Path, clips: Sequence[Clip]) -> None:
+    """The decoded clips and their references in one file, for a machine without the decoders."""
+    meta = [{"name": c.name, "path": str(c.path), "reference": c.reference} for c in clips]
+    arrays = [np.frombuffer(c.pcm, "<i2") for c in clips]
+    np.savez_compressed(path, *arrays, meta=np.array(json.dumps(meta)))
+
+
+def load_saved_clips(path: Path) -> list[Clip]:
+    with np.load(path) as saved:
+        meta = json.loads(str(saved["meta"]))
+        return [
+            Clip(
+                m["name"],
+                Path(m["path"]),
+                saved[f"arr_{i}"].astype("<i2").tobytes(),
+                m["reference"],
+            )
+            for i, m in enumerate(meta)
+        ]

@@ -26,14 +26,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from concurrency_level import LevelResult, run_level
+from concurrency_level import LevelResult
 from level_summary import check_targets, per_file, stream_detail, summarise_level
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
 from report import git_info, machine_info, write_report
 from scoring import score_wer
 from speech_set import DEFAULT_FILES, Clip, load_clips
-from stream_client import warm_up
+from stream_client import run_level, warm_up
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "speech"

@@ -50,7 +50,7 @@ import websockets
 from node_process import free_port
 from numpy.typing import NDArray
 from speech_set import RATE, Clip
-from stream_client import ResultRec, StreamRun, WordRec, paced
+from stream_run import ResultRec, StreamRun, WordRec, paced
 from websockets.asyncio.client import ClientConnection
 
 BENCH_DIR = Path(__file__).resolve().parent

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# On the GPU machine lent by `device`, in the repository root (see bench/gpu/README.md):
+#   bash bench/gpu/run.sh receive-a          # call 1, carrying .gpu/a
+#   bash bench/gpu/run.sh ladder ARGS...     # call 2 (machine still warm), carrying .gpu/b
+set -euo pipefail
+STAGE=/tmp/stenograph-gpu
+SITE=$STAGE/site
+
+cuda_libs() {
+  # CTranslate2's wheel loads libcublas.so.12 (CUDA 12); the machine's PyTorch brings cuBLAS 13.
+  # The functions CTranslate2 takes from it (cublasGemmEx, cublasGemmStridedBatchedEx,
+  # cublasSgemm_v2, handle and stream calls) kept their signatures in 13, so where no
+  # libcublas.so.12 exists, the 13 library is offered under that name.
+  local twelve thirteen
+  twelve=$(find /opt /usr -name 'libcublas.so.12*' 2>/dev/null | head -1 || true)
+  mkdir -p "$STAGE/cuda"
+  if [ -n "$twelve" ]; then
+    echo "cuBLAS 12: $twelve"
+    export LD_LIBRARY_PATH="$(dirname "$twelve")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  else
+    thirteen=$(find /opt /usr -name 'libcublas.so.13*' 2>/dev/null | head -1)
+    echo "no cuBLAS 12; offering $thirteen as libcublas.so.12"
+    ln -sf "$thirteen" "$STAGE/cuda/libcublas.so.12"
+    export LD_LIBRARY_PATH="$STAGE/cuda:$(dirname "$thirteen")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+}
+
+case "${1:-}" in
+receive-a)
+  mkdir -p "$SITE"
+  tar xJf .gpu/a/ctranslate2.tar.xz -C "$SITE"
+  mv .gpu/a/model.bin.00 "$STAGE/"
+  nvidia-smi -L
+  python3 -V
+  cuda_libs
+  PYTHONPATH=$SITE python3 -c 'import ctranslate2 as c; print("ctranslate2", c.__version__,
+    "cuda devices", c.get_cuda_device_count(), sorted(c.get_supported_compute_types("cuda")))'
+  ;;
+ladder)
+  shift
+  test -f "$STAGE/model.bin.00" || { echo "call 1 (receive-a) did not run on this machine"; exit 3; }
+  mkdir -p "$STAGE/tiny.en"
+  cat "$STAGE/model.bin.00" .gpu/b/model/model.bin.01 > "$STAGE/tiny.en/model.bin"
+  cp .gpu/b/model/config.json .gpu/b/model/tokenizer.json .gpu/b/model/vocabulary.txt "$STAGE/tiny.en/"
+  python3 -m pip install -q --no-index --no-deps --no-compile --target "$SITE" .gpu/b/wheels/*.whl
+  cp -r .gpu/b/silero_vad "$SITE/"
+  # PyAV has no wheel here: faster-whisper and streaming/audio.py import it, but the ladder
+  # feeds decoded PCM and never calls it. Any use fails loudly.
+  mkdir -p "$SITE/av"
+  printf '%s\n' '"""Stand-in: PyAV is not installed on this machine."""' \
+    'def __getattr__(name):' '    raise ImportError(f"PyAV is not installed here (av.{name})")' \
+    > "$SITE/av/__init__.py"
+  cuda_libs
+  export PYTHONPATH=$SITE PYTHONUNBUFFERED=1
+  python3 bench/engine_ladder.py --clips .gpu/b/clips.npz --model "$STAGE/tiny.en" \
+    --device cuda --compute-type float16 "$@"
+  ;;
+*)
+  echo "usage: $0 receive-a | ladder ARGS..." >&2
+  exit 2
+  ;;
+esac
