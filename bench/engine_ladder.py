@@ -288,8 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     started = dt.datetime.now(dt.UTC)
     clips = load_saved_clips(args.clips) if args.clips else bench_clips()
-    git = git_info()
-    commit = git["commit"] or args.commit
+    # A tree copied to another machine may carry a stale .git: --commit says what runs.
+    git = {"commit": args.commit, "describe": "given with --commit"} if args.commit else git_info()
+    commit = git["commit"]
     prefix: Path = args.out or BENCH_DIR / "results" / (
         f"engine_{started:%Y%m%d-%H%M%S}_{commit[:7] or 'nogit'}_{args.device}"
     )
@@ -342,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "gpu": dict(zip(("name", "memory_mib", "driver"), gpu, strict=False)) or None,
         },
         "machine": machine_info(),
-        "git": git | {"commit": commit},
+        "git": git,
         "offline": [
             {
                 "beam_size": o.beam_size,

@@ -42,7 +42,7 @@ ladder)
   mkdir -p "$STAGE/tiny.en"
   cat "$STAGE/model.bin.00" .gpu/b/model/model.bin.01 > "$STAGE/tiny.en/model.bin"
   cp .gpu/b/model/config.json .gpu/b/model/tokenizer.json .gpu/b/model/vocabulary.txt "$STAGE/tiny.en/"
-  python3 -m pip install -q --no-index --no-deps --no-compile --target "$SITE" .gpu/b/wheels/*.whl
+  python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" .gpu/b/wheels/*.whl
   cp -r .gpu/b/silero_vad "$SITE/"
   # PyAV has no wheel here: faster-whisper and streaming/audio.py import it, but the ladder
   # feeds decoded PCM and never calls it. Any use fails loudly.
