@@ -73,11 +73,11 @@ class LocalAgreement:
         """
         return self._new_part(hypothesis, segment_start_s, self._boundary)
 
-    def split_at(self, index: int) -> list[Word]:
-        """Remove and return the first `index` committed words (they become a final segment)."""
-        done, self.committed = self.committed[:index], self.committed[index:]
-        self._boundary = done[-MAX_OVERLAP_WORDS:]
-        return done
+    def split_at(self, index: int, finalised: Sequence[Word]) -> None:
+        """Remove the first `index` committed words: `finalised` (the final pass's text of
+        their audio) became a final segment, and a repeat of its tail is dropped hereafter."""
+        self.committed = self.committed[index:]
+        self._boundary = list(finalised[-MAX_OVERLAP_WORDS:])
 
     def reset(self, at_s: float) -> None:
         """Start a new segment whose audio begins at `at_s`."""

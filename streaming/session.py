@@ -236,9 +236,14 @@ class TranscriptionSession:
         earlier = [w for w in said if w.end_s <= audio_start_s]
         return " ".join(w.text for w in earlier[-PROMPT_WORDS:])
 
-    async def _recognize(self, *, final: bool = False, isolated: bool = False) -> list[Word]:
-        """One pass; `isolated`: the segment's audio alone, without context audio or prompt."""
+    async def _recognize(
+        self, *, final: bool = False, isolated: bool = False, until_s: float | None = None
+    ) -> list[Word]:
+        """One pass; `isolated`: the segment's audio alone, without context audio or prompt;
+        `until_s`: the segment's audio up to there only (a long segment's finalised part)."""
         voiced_end_s = self._endpointer.last_voiced_s + VOICED_MARGIN_S
+        if until_s is not None:
+            voiced_end_s = min(voiced_end_s, until_s)
         if voiced_end_s - self._segment_start_s < 0.1:
             self._since_pass_s = 0.0
             return []
@@ -283,13 +288,14 @@ class TranscriptionSession:
             # Whisper's punctuation mid-utterance is arbitrary and each cut risks a word.)
             ends = [i for i, w in enumerate(committed) if w.text.endswith(SENTENCE_END)]
             cut = ends[-1] + 1 if ends else len(committed)
-            done = self._agreement.split_at(cut)
             # Cut in the gap before the next word, not at the last word's (approximate) end:
             # a clipped onset or tail is re-heard as a different or duplicated word.
-            following = self._agreement.committed + self._agreement.tentative
-            boundary_s = done[-1].end_s
+            following = committed[cut:] + self._agreement.tentative
+            boundary_s = committed[cut - 1].end_s
             if following and following[0].start_s > boundary_s:
                 boundary_s = (boundary_s + following[0].start_s) / 2
+            done = await self._final_words_until(boundary_s, committed[:cut])
+            self._agreement.split_at(cut, finalised=done)
             await self._send_final(done, speech_final=False)
             self._segment_start_s = boundary_s
             self._window.trim_before(boundary_s - CONTEXT_S)
@@ -304,6 +310,22 @@ class TranscriptionSession:
             await self._finish_segment(speech_final=False)
             return
         await self._send_partial()
+
+    async def _final_words_until(self, boundary_s: float, committed: list[Word]) -> list[Word]:
+        """The final text of the segment's audio up to `boundary_s`, from a final pass.
+
+        The committed words came from greedy partial passes over short windows, where two
+        passes can agree on a wrong word (on overlapping speakers, "I'm in New Jersey" for
+        "I'm originally from Chicago"); a segment ended by a pause gets a final pass, and so
+        does this part of a long one. A derailed pass keeps the committed words instead.
+        """
+        heard = await self._recognize(final=True, until_s=boundary_s)
+        words = [
+            w
+            for w in self._agreement.final_words(heard, self._segment_start_s)
+            if (w.start_s + w.end_s) / 2 < boundary_s
+        ]
+        return committed if len(words) * 2 < len(committed) else words
 
     async def _send_partial(self) -> None:
         if not self.options.interim_results:

@@ -1,8 +1,9 @@
 """The engine's guards, seen from outside: through a real node, over real sockets.
 
 * Silence and noise never become captions (Whisper's "Thank you." on silence stays out).
-* A long monologue is cut into segments by the max_segment_s trimming path without losing or
-  repeating words at the cuts, and CloseStream flushes its tail.
+* A long monologue, live or as a recording, is cut into segments by the max_segment_s
+  trimming path without losing or repeating words at the cuts, and CloseStream flushes its
+  tail.
 * Opus in Ogg and WebM, and PCM at 8 kHz or 44.1 kHz stereo (LINEAR16 and FLOAT32), are
   decoded and resampled well enough to transcribe.
 """
@@ -220,11 +221,23 @@ def monologue_audio(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return audio
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def monologue(node: RunningNode, monologue_audio: bytes) -> Transcript:
-    """The monologue sent as a recording with 2 s endpointing, every response collected."""
-    cfg = config(batch=True, endpointing_ms=2000, meeting_id="m-monologue")
-    return await transcribe(node, "grpc", cfg, frames_of(monologue_audio, 3200))
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["recording", "live"])
+async def monologue(
+    request: pytest.FixtureRequest, node: RunningNode, monologue_audio: bytes
+) -> Transcript:
+    """The monologue with 2 s endpointing, every response collected: sent as a recording
+    (batch mode), or as a live stream (partials, and long-segment cuts by the live session)."""
+    live = request.param == "live"
+    cfg = config(batch=not live, endpointing_ms=2000, meeting_id="m-monologue")
+    # A live stream may run at most 15 s ahead of real time: it is paced, 12 s ahead.
+    return await transcribe(
+        node,
+        "grpc",
+        cfg,
+        frames_of(monologue_audio, 3200),
+        frame_s=0.1 if live else 0.0,
+        lead_s=12.0,
+    )
 
 
 def ngrams(words: list[str], n: int = 4) -> list[tuple[str, ...]]:

@@ -133,8 +133,8 @@ class TestLocalAgreement:
         agreement = LocalAgreement()
         agreement.insert(words("the end of sentence one. and then"))
         agreement.insert(words("the end of sentence one. and then more"))
-        done = agreement.split_at(5)  # a long segment is finalised at its sentence end
-        assert texts(done) == "the end of sentence one."
+        # A long segment is finalised at its sentence end, with its final pass's text.
+        agreement.split_at(5, finalised=words("the end of sentence one."))
         assert texts(agreement.committed) == "and then"
         # The next segment's final pass starts a little early and re-hears "one."
         hypothesis = [Word("one.", 2.05, 2.3, 0.9), *words("and then more", start_s=2.3)]
