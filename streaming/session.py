@@ -294,7 +294,15 @@ class TranscriptionSession:
             boundary_s = committed[cut - 1].end_s
             if following and following[0].start_s > boundary_s:
                 boundary_s = (boundary_s + following[0].start_s) / 2
-            done = await self._final_words_until(boundary_s, committed[:cut])
+            # A busy node already stretches partial passes (each hears more audio, so fewer
+            # wrong words are agreed), and a final pass here would delay every stream's
+            # captions: there the committed words stand.
+            busy = self._partial_interval_s() > self.options.partial_interval_s
+            done = (
+                committed[:cut]
+                if busy
+                else await self._final_words_until(boundary_s, committed[:cut])
+            )
             self._agreement.split_at(cut, finalised=done)
             await self._send_final(done, speech_final=False)
             self._segment_start_s = boundary_s
