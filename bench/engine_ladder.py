@@ -39,8 +39,7 @@ import numpy as np  # noqa: E402
 from concurrency_level import LevelResult, run_level_on  # noqa: E402
 from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level  # noqa: E402
 from offline_baseline import OfflineRun, run_offline  # noqa: E402
-from report import git_info, machine_info  # noqa: E402
-from scoring import score_wer  # noqa: E402
+from report import dash, git_info, machine_info  # noqa: E402
 from speech_set import RATE, Clip, load_saved_clips, save_clips  # noqa: E402
 from stream_run import ResultRec, StreamRun, WordRec, paced  # noqa: E402
 
@@ -239,6 +238,7 @@ async def ladder(
     engine: Engine,
     clips: Sequence[Clip],
     args: argparse.Namespace,
+    offline: Sequence[OfflineRun],
     report: dict[str, Any],
     json_path: Path,
 ) -> None:
@@ -258,7 +258,7 @@ async def ladder(
             per_worker=args.per_worker,
         )
         gpu_memory = await asyncio.to_thread(gpu_query, "memory.used")
-        summary = summarise_level(level, report["_offline"]) | {
+        summary = summarise_level(level, offline) | {
             "scheduler": batch_delta(before, engine.batches.snapshot()),
             "gpu_memory_used_mib": next(iter(gpu_memory), None),
         }
@@ -277,7 +277,7 @@ async def ladder(
 
 
 def write_json(path: Path, report: dict[str, Any]) -> None:
-    path.write_text(json.dumps({k: v for k, v in report.items() if k[0] != "_"}, indent=1))
+    path.write_text(json.dumps(report, indent=1))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -347,19 +347,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "offline": [
             {
                 "beam_size": o.beam_size,
-                "wer": round(
-                    score_wer([c.reference for c in clips], list(o.texts.values())).wer, 4
-                ),
+                "wer": round(o.wer(clips), 4),
                 "speed": round(o.audio_s / o.wall_s, 1),
             }
             for o in offline
         ],
         "levels": [],
-        "_offline": offline,
     }
     json_path = prefix.with_suffix(".json")
     try:
-        asyncio.run(ladder(engine, clips, args, report, json_path))
+        asyncio.run(ladder(engine, clips, args, offline, report, json_path))
     finally:
         scheduler.close()
     report["headline"] = headline(report["levels"])
@@ -369,10 +366,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown)
     print(f"wrote {json_path}", file=sys.stderr)
     return 0
-
-
-def _f(value: Any, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def render(report: dict[str, Any]) -> str:
@@ -410,21 +403,21 @@ def render(report: dict[str, Any]) -> str:
         fp, lag, fin = lv["first_partial_s"], lv["word_lag_s"], lv["final_latency_s"]
         rev, sched = lv["partial_revision"]["rate"], lv["scheduler"]
         batch = " / ".join(
-            _f(sched.get(p, {}).get("mean_batch"), 1) for p in ("live_final", "live_partial")
+            dash(sched.get(p, {}).get("mean_batch"), 1) for p in ("live_final", "live_partial")
         )
         lines.append(
             f"| {lv['streams']} | {lv['stream_runs_ok']}/{lv['stream_runs']} / {lv['kept_up']} "
-            f"| {_f(fp['p50'])} / {_f(fp['max'])} | {_f(lag['p50'])} / {_f(lag['p95'])} "
-            f"| {_f(fin['p50'])} / {_f(fin['p95'])} | {100 * lv['wer']['stream']:.1f} "
-            f"| {_f(None if rev is None else 100 * rev, 1)} % "
-            f"| {_f(lv['node_cpu_s_per_audio_s'], 3)} | {batch} "
+            f"| {dash(fp['p50'])} / {dash(fp['max'])} | {dash(lag['p50'])} / {dash(lag['p95'])} "
+            f"| {dash(fin['p50'])} / {dash(fin['p95'])} | {100 * lv['wer']['stream']:.1f} "
+            f"| {dash(None if rev is None else 100 * rev, 1)} % "
+            f"| {dash(lv['node_cpu_s_per_audio_s'], 3)} | {batch} "
             f"| {lv['gpu_memory_used_mib'] or '–'} |"
         )
     h = report["headline"]
     lines += [
         "",
         f"Headline: **{h['streams']}** streams with p95 word lag < {LAG_BAR_S:g} s and WER within "
-        f"{WER_BAR_PTS:g} point of the first level's ({_f(100 * h.get('wer_at_1', 0), 1)} %).",
+        f"{WER_BAR_PTS:g} point of the first level's ({dash(100 * h.get('wer_at_1', 0), 1)} %).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -38,8 +38,7 @@ from meeting_clip import meeting_clip
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
 from overload_run import run_overload, run_upload
-from report import git_info, machine_info
-from scoring import score_wer
+from report import dash, git_info, machine_info
 from speech_set import DEFAULT_FILES, Clip, load_clips
 from stream_client import run_level, warm_up
 
@@ -205,9 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "offline": [
             {
                 "beam_size": o.beam_size,
-                "wer": round(
-                    score_wer([c.reference for c in clips], list(o.texts.values())).wer, 4
-                ),
+                "wer": round(o.wer(clips), 4),
                 "rtf": round(o.wall_s / o.audio_s, 4),
             }
             for o in offline
@@ -253,10 +250,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _f(value: Any, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 def render(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [
@@ -286,18 +279,19 @@ def render(report: dict[str, Any]) -> str:
             rev = lv["partial_revision"]["rate"]
             lines.append(
                 f"| {name} | {lv['streams']} | {lv['stream_runs_ok']}/{lv['stream_runs']} / "
-                f"{lv['kept_up']} | {_f(fp['p50'])} / {_f(fp['max'])} | {_f(lag['p50'])} / "
-                f"{_f(lag['p95'])} | {_f(fin['p50'])} / {_f(fin['p95'])} | "
+                f"{lv['kept_up']} | {dash(fp['p50'])} / {dash(fp['max'])} | {dash(lag['p50'])} / "
+                f"{dash(lag['p95'])} | {dash(fin['p50'])} / {dash(fin['p95'])} | "
                 f"{100 * lv['wer']['stream']:.1f} | "
-                f"{_f(None if rev is None else 100 * rev, 1)} % | "
-                f"{_f(lv['node_cpu_s_per_audio_s'], 3)} | {_f(lv['node_peak_rss_mib'], 0)} |"
+                f"{dash(None if rev is None else 100 * rev, 1)} % | "
+                f"{dash(lv['node_cpu_s_per_audio_s'], 3)} | {dash(lv['node_peak_rss_mib'], 0)} |"
             )
     lines += ["", "## Headline", ""]
     heads = report["headline"]
     for name, h in heads.items():
         lines.append(
             f"- {name}: **{h['streams']}** streams with p95 word lag < {LAG_BAR_S:g} s and WER "
-            f"within {WER_BAR_PTS:g} point of its N = 1 WER ({_f(h.get('wer_at_1', 0) * 100, 1)} %)"
+            f"within {WER_BAR_PTS:g} point of its N = 1 WER "
+            f"({dash(h.get('wer_at_1', 0) * 100, 1)} %)"
         )
     if {"stenograph", "whisperlive"} <= heads.keys() and heads["whisperlive"]["streams"]:
         ratio = heads["stenograph"]["streams"] / heads["whisperlive"]["streams"]
@@ -322,8 +316,9 @@ def render(report: dict[str, Any]) -> str:
             f"{o['attempts']} real-time streams of the stand-up connected {o['stagger_s']} s apart "
             f"to a node with admission control on: {o['admitted']} admitted, {o['refused']} "
             f"refused ({', '.join(o['refusal_codes']) or 'none'}), {o['failed']} failed otherwise. "
-            f"Admitted: word lag p50 / p95 {_f(o['word_lag_p50'])} / {_f(o['word_lag_p95'])} s, "
-            f"WER {_f(o['wer'] * 100 if o['wer'] is not None else None, 1)} %, kept up "
+            f"Admitted: word lag p50 / p95 {dash(o['word_lag_p50'])} / "
+            f"{dash(o['word_lag_p95'])} s, "
+            f"WER {dash(o['wer'] * 100 if o['wer'] is not None else None, 1)} %, kept up "
             f"{o['kept_up']}/{o['admitted']}. Node ready afterwards: {o['ready_after']}.",
         ]
     return "\n".join(lines) + "\n"

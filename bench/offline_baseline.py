@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scoring import score_wer
 from speech_set import RATE, Clip
 
 
@@ -18,6 +19,10 @@ class OfflineRun:
     wall_s: float
     cpu_s: float
     audio_s: float
+
+    def wer(self, clips: Sequence[Clip]) -> float:
+        """Corpus WER over `clips` (the files this run transcribed)."""
+        return score_wer([c.reference for c in clips], [self.texts[c.name] for c in clips]).wer
 
 
 def run_offline(

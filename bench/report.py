@@ -61,6 +61,11 @@ def git_info() -> dict[str, Any]:
     }
 
 
+def dash(value: float | None, digits: int = 2) -> str:
+    """A table cell: the value, or a dash where there is none."""
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 

@@ -31,7 +31,6 @@ from level_summary import check_targets, per_file, stream_detail, summarise_leve
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
 from report import git_info, machine_info, write_report
-from scoring import score_wer
 from speech_set import DEFAULT_FILES, Clip, load_clips
 from stream_client import run_level, warm_up
 
@@ -186,9 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "offline": [
             {
                 "beam_size": o.beam_size,
-                "wer": round(
-                    score_wer([c.reference for c in clips], list(o.texts.values())).wer, 4
-                ),
+                "wer": round(o.wer(clips), 4),
                 "rtf": round(o.wall_s / o.audio_s, 4),
                 "cpu_s_per_audio_s": round(o.cpu_s / o.audio_s, 4),
                 "threads": args.offline_threads,
