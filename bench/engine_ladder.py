@@ -37,7 +37,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 from concurrency_level import LevelResult, run_level_on  # noqa: E402
-from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level  # noqa: E402
+from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, per_file, stream_detail, summarise_level  # noqa: E402
 from offline_baseline import OfflineRun, run_offline  # noqa: E402
 from report import dash, git_info, machine_info  # noqa: E402
 from speech_set import RATE, Clip, load_saved_clips, save_clips  # noqa: E402
@@ -78,6 +78,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="output prefix (default bench/results/engine_...)")
     p.add_argument("--commit", default="", help="the commit, where the tree has no .git")
     p.add_argument("--note", default="")
+    p.add_argument("--raw", action="store_true", help="keep every stream's results in the JSON")
     args = p.parse_args(argv)
     args.streams = sorted(set(args.streams or [1, 2, 4, 8]))
     return args
@@ -261,7 +262,11 @@ async def ladder(
         summary = summarise_level(level, offline) | {
             "scheduler": batch_delta(before, engine.batches.snapshot()),
             "gpu_memory_used_mib": next(iter(gpu_memory), None),
+            "per_file": per_file(level, offline),  # texts and WER per file, for diagnosis
         }
+        if args.raw:
+            pairs = zip(level.runs, level.metrics, strict=True)
+            summary["streams_detail"] = [stream_detail(r, m, raw=True) for r, m in pairs]
         report["levels"].append(summary)
         await asyncio.to_thread(write_json, json_path, report)  # each level kept as it ends
         lag = summary["word_lag_s"]["p95"]

@@ -29,6 +29,7 @@ from streaming.guards import (
     MAX_COMPRESSION_RATIO,
     SegmentLike,
     drop_repetition_loop,
+    drop_squeezed_repeats,
     is_hallucinated_segment,
 )
 
@@ -217,8 +218,9 @@ HeardSegment = tuple[SegmentLike, Iterable[tuple[str, float, float, float]]]
 
 
 def heard_words(segments: Iterable[HeardSegment]) -> tuple[list[Word], bool]:
-    """The words of the segments Whisper did not invent, cut at a repetition loop, and
-    whether the decode looks failed (text that compresses too well, or a loop)."""
+    """The words of the segments Whisper did not invent, without squeezed repeats, cut at a
+    repetition loop, and whether the decode looks failed (text that compresses too well, or
+    a loop)."""
     words: list[Word] = []
     failed = False
     for quality, segment_words in segments:
@@ -228,6 +230,8 @@ def heard_words(segments: Iterable[HeardSegment]) -> tuple[list[Word], bool]:
         for text, start, end, probability in segment_words:
             if text.strip():
                 words.append(Word(text.strip(), float(start), float(end), float(probability)))
+    # Squeezed repeats are dropped without calling the decode failed: the rest is sound.
+    words = drop_squeezed_repeats(words)
     kept = drop_repetition_loop(words)
     return kept, failed or len(kept) < len(words)
 

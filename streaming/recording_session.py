@@ -25,13 +25,8 @@ from streaming.events import SpeechStarted, UtteranceEnd, Word
 from streaming.guards import drop_unlikely_tail
 from streaming.recognizer import Recognition
 from streaming.scheduler import InferenceScheduler
-from streaming.session import (
-    PRE_ROLL_S,
-    SENTENCE_END,
-    VOICED_MARGIN_S,
-    SessionOptions,
-    TranscriptionSession,
-)
+from streaming.segment_cut import SENTENCE_END
+from streaming.session import PRE_ROLL_S, VOICED_MARGIN_S, SessionOptions, TranscriptionSession
 from streaming.vad import SileroVoiceDetector
 
 #: Audio in one decoded window, gaps included. Whisper's limit is 30 s; the audio window of

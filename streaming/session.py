@@ -3,8 +3,9 @@
 Audio arrives in a bounded inbox. Each chunk goes through voice activity detection; while
 someone speaks, the open segment's audio is re-recognised every `partial_interval_s` of new
 audio and LocalAgreement-2 decides which words are stable. The segment becomes final when the
-utterance ends (silence), on Finalize/Close, or, in long monologues, at a committed word once
-the segment grows past `max_segment_s` (its audio is then trimmed, so the window stays short).
+utterance ends (silence), on Finalize/Close, or, in long monologues, in the quietest pause
+between committed words once the segment grows past `max_segment_s` (`segment_cut.py`; its
+audio is then trimmed, so the window stays short).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from streaming.events import (
 )
 from streaming.guards import drop_unlikely_tail
 from streaming.scheduler import InferenceScheduler
-from streaming.vad import SileroVoiceDetector, UtteranceEndpointer, VadState
+from streaming.segment_cut import pause_cut, skipped_speech_end
+from streaming.vad import SileroVoiceDetector, UtteranceEndpointer, VadState, VoiceActivityTrace
 from streaming.window import AudioWindow
 
 log = logging.getLogger(__name__)
@@ -63,11 +65,19 @@ PARTIAL_ANCHOR_WORDS = 2
 #: utterance end and the next onset would leak the next words into the previous final, and
 #: one longer than the window could not be appended at all.
 MAX_CHUNK_S = 0.1
-SENTENCE_END = (".", "?", "!")
 #: Whisper guesses wildly on a fraction of a word; the first partial waits for this much audio.
 MIN_PARTIAL_AUDIO_S = 0.5
 #: A segment in which no word has been agreed is finalised this long past `max_segment_s`.
 UNAGREED_EXTRA_S = 2.0
+#: A long segment is cut where it pauses most, but not before this share of `max_segment_s`:
+#: a cascade of tiny finals would cost a final pass each and lose the words' context.
+MIN_CUT_SHARE = 1 / 3
+#: Voiced audio between two committed words: the greedy partials skipped words there (on two
+#: overlapping speakers, "Neither did I. Okay, then I thought, you know" was in none of them),
+#: and committed words are never decoded again, so a long segment's part that holds such a
+#: gap gets a final pass however busy the node. (Cutting at once when a gap appears showed
+#: the words sooner but cost 2 points of WER on the pyannote sample: more cuts, more losses.)
+MAX_SKIPPED_SPEECH_S = 0.6
 
 
 class Command(Enum):
@@ -105,12 +115,14 @@ class TranscriptionSession:
         self._vad = vad
         self._vad_state = VadState()
         self._endpointer = UtteranceEndpointer(options.vad_threshold, options.silence_ms)
+        self._voice = VoiceActivityTrace(WINDOW_CAPACITY_S)
         self._inbox: asyncio.Queue[Pcm | Command] = asyncio.Queue(options.max_pending_chunks)
         self._outbox: asyncio.Queue[SessionEvent] = asyncio.Queue(256)
         self._window = AudioWindow(WINDOW_CAPACITY_S)
         self._agreement = LocalAgreement()
         self._history: list[Word] = []  # committed words of earlier segments, for the prompt
         self._segment_start_s = 0.0
+        self._continues_cut = False  # the open segment began at a long segment's cut
         self._segment_no = 0
         self._segment_id: str | None = None
         self._shown_text: str | None = None  # last text sent for the open segment
@@ -209,6 +221,7 @@ class TranscriptionSession:
         self._window.append(pcm)
         probs = await asyncio.to_thread(self._vad.probabilities, self._vad_state, pcm)
         self._processed_samples += pcm.size
+        self._voice.extend(probs)
         for boundary in self._endpointer.update(probs):
             if boundary.kind == "start":
                 await self._speech_started(boundary.at_s)
@@ -221,6 +234,7 @@ class TranscriptionSession:
 
     async def _speech_started(self, at_s: float) -> None:
         self._segment_start_s = max(self._window.start_s, at_s - PRE_ROLL_S)
+        self._continues_cut = False
         self._agreement.reset(self._segment_start_s)
         self._utterance_last_end_s = None
         self._since_pass_s = self._window.end_s - self._segment_start_s
@@ -253,7 +267,10 @@ class TranscriptionSession:
             self._segment_start_s - last_said_s <= CONTEXT_MAX_SILENCE_S
         )
         short = voiced_end_s - self._segment_start_s <= CONTEXT_MAX_SEGMENT_S
-        context_s = CONTEXT_S if final and recent and short and not isolated else 0.0
+        # A long segment's later part starts in mid-conversation, where Whisper drops the
+        # first words it hears ("you know, I heard a beep" lost after a cut): it gets context.
+        wanted = (recent and short) or self._continues_cut
+        context_s = CONTEXT_S if final and wanted and not isolated else 0.0
         from_s = max(self._segment_start_s - context_s, voiced_end_s - WHISPER_WINDOW_S)
         committed = self._agreement.committed
         if not final and len(committed) > PARTIAL_ANCHOR_WORDS:
@@ -282,30 +299,36 @@ class TranscriptionSession:
         committed = self._agreement.committed
         segment_s = self._window.end_s - self._segment_start_s
         if committed and segment_s > self.options.max_segment_s:
-            # Long monologue: finalise up to the last committed sentence end (or all that is
-            # committed) and trim the window there, so passes stay short and committed text
-            # is not decoded again. (Splitting earlier, at every sentence end, cost accuracy:
-            # Whisper's punctuation mid-utterance is arbitrary and each cut risks a word.)
-            ends = [i for i, w in enumerate(committed) if w.text.endswith(SENTENCE_END)]
-            cut = ends[-1] + 1 if ends else len(committed)
-            # Cut in the gap before the next word, not at the last word's (approximate) end:
-            # a clipped onset or tail is re-heard as a different or duplicated word.
-            following = committed[cut:] + self._agreement.tentative
-            boundary_s = committed[cut - 1].end_s
-            if following and following[0].start_s > boundary_s:
-                boundary_s = (boundary_s + following[0].start_s) / 2
+            # Long monologue (or a conversation without a pause long enough to end an
+            # utterance): finalise the committed words up to where the speech paused most
+            # (streaming/segment_cut.py), and trim the window there, so passes stay short and
+            # committed text is not decoded again.
+            cut, boundary_s = pause_cut(
+                committed,
+                self._agreement.tentative,
+                self._voice,
+                earliest_s=self._segment_start_s + self.options.max_segment_s * MIN_CUT_SHARE,
+            )
             # A busy node already stretches partial passes (each hears more audio, so fewer
             # wrong words are agreed), and a final pass here would delay every stream's
-            # captions: there the committed words stand.
+            # captions: there the committed words stand, unless they skipped speech.
             busy = self._partial_interval_s() > self.options.partial_interval_s
+            skipped = skipped_speech_end(
+                committed[:cut],
+                self._segment_start_s,
+                self._voice,
+                self.options.vad_threshold,
+                MAX_SKIPPED_SPEECH_S,
+            )
             done = (
                 committed[:cut]
-                if busy
+                if busy and skipped is None
                 else await self._final_words_until(boundary_s, committed[:cut])
             )
             self._agreement.split_at(cut, finalised=done)
             await self._send_final(done, speech_final=False)
             self._segment_start_s = boundary_s
+            self._continues_cut = True
             self._window.trim_before(boundary_s - CONTEXT_S)
         elif not committed and segment_s > self.options.max_segment_s + UNAGREED_EXTRA_S:
             # Nothing agreed (noise-like speech, or consecutive passes that keep disagreeing on
@@ -372,6 +395,8 @@ class TranscriptionSession:
             await self._emit(UtteranceEnd(round(self._utterance_last_end_s, 3)))
             self._utterance_last_end_s = None
         self._segment_start_s = self._window.end_s
+        # Finalised while someone speaks (Finalize, a full window): the next part is mid-speech.
+        self._continues_cut = self._endpointer.in_speech and not speech_final
         self._agreement.reset(self._segment_start_s)
         self._since_pass_s = 0.0
 

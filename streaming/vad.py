@@ -10,6 +10,7 @@ TorchScript calls. Same probabilities as the stock streaming model, at a sixth o
 from __future__ import annotations
 
 import importlib.util
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,3 +145,38 @@ class UtteranceEndpointer:
         if not self.in_speech or self._run == 0:
             return 0.0
         return self._run * WINDOW / SAMPLE_RATE
+
+
+class VoiceActivityTrace:
+    """A stream's recent window probabilities, addressed in stream seconds.
+
+    A long utterance without an endpointing pause is cut by the session; the trace says where
+    it paused most, so a cut does not fall inside a word or between two overlapping speakers.
+    """
+
+    def __init__(self, capacity_s: float) -> None:
+        self._probs: deque[float] = deque(maxlen=int(capacity_s * SAMPLE_RATE / WINDOW) + 1)
+        self._windows_seen = 0
+
+    def extend(self, probs: list[float]) -> None:
+        self._probs.extend(probs)
+        self._windows_seen += len(probs)
+
+    def voiced_s(self, from_s: float, to_s: float, threshold: float) -> float:
+        """Seconds of windows in [from_s, to_s] whose probability reaches `threshold`."""
+        first = self._windows_seen - len(self._probs)
+        lo = max(first, int(np.ceil(from_s * SAMPLE_RATE / WINDOW - 0.5)))
+        hi = min(self._windows_seen - 1, int(np.floor(to_s * SAMPLE_RATE / WINDOW - 0.5)))
+        voiced = sum(1 for k in range(lo, hi + 1) if self._probs[k - first] >= threshold)
+        return voiced * WINDOW / SAMPLE_RATE
+
+    def quietest(self, from_s: float, to_s: float) -> tuple[float, float] | None:
+        """(probability, middle in stream seconds) of the least speech-like window whose middle
+        lies in [from_s, to_s], or None if the trace holds none there."""
+        first = self._windows_seen - len(self._probs)  # stream index of self._probs[0]
+        lo = max(first, int(np.ceil(from_s * SAMPLE_RATE / WINDOW - 0.5)))
+        hi = min(self._windows_seen - 1, int(np.floor(to_s * SAMPLE_RATE / WINDOW - 0.5)))
+        if hi < lo:
+            return None
+        best = min(range(lo, hi + 1), key=lambda k: self._probs[k - first])
+        return self._probs[best - first], (best + 0.5) * WINDOW / SAMPLE_RATE

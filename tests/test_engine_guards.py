@@ -3,7 +3,7 @@
 * Silence and noise never become captions (Whisper's "Thank you." on silence stays out).
 * A long monologue, live or as a recording, is cut into segments by the max_segment_s
   trimming path without losing or repeating words at the cuts, and CloseStream flushes its
-  tail.
+  tail. Where the speaker pauses briefly, a live cut falls in a pause, not inside a word.
 * Opus in Ogg and WebM, and PCM at 8 kHz or 44.1 kHz stereo (LINEAR16 and FLOAT32), are
   decoded and resampled well enough to transcribe.
 """
@@ -302,6 +302,47 @@ def test_close_stream_flushes_the_tail(monologue: Transcript) -> None:
     heard, said = normalise(last.text).split()[-4:], normalise(MONOLOGUE).split()[-4:]
     assert sum(h == s for h, s in zip(heard, said, strict=True)) >= 3, last.text
     assert monologue.of("summary") and monologue.responses[-1].WhichOneof("response") == "summary"
+
+
+#: Phrases said with pauses shorter than the 2 s endpointing, most of them mid-sentence (where
+#: Whisper writes no full stop): a live segment grows past max_segment_s and must be cut.
+PAUSED_PHRASES = (
+    "Today we will review the progress of the mobile application",
+    "and decide what we ship next month",
+    "the design team finished the new login screen last week",
+    "and the feedback from our users was very positive",
+    "however the search feature is still too slow on older phones",
+    "and we need to fix that before the release",
+    "our engineers believe the problem comes from loading every picture",
+    "at full size when the page opens",
+)
+PAUSE_S = 0.7
+
+
+async def test_a_live_utterance_that_pauses_briefly_is_cut_in_its_pauses(
+    node: RunningNode, tmp_path: Path
+) -> None:
+    parts, pauses, t = [], [], 0.0
+    for i, phrase in enumerate(PAUSED_PHRASES):
+        speech = decode_file(espeak_wav(phrase, tmp_path / f"{i}.wav"))
+        parts += [speech, bytes(2 * round(PAUSE_S * RATE))]
+        t += len(speech) / (2 * RATE)
+        pauses.append((t, t + PAUSE_S))
+        t += PAUSE_S
+    cfg = config(endpointing_ms=2000, meeting_id="m-pauses")
+    transcript = await transcribe(
+        node, "grpc", cfg, frames_of(b"".join(parts), 3200), frame_s=0.1, lead_s=12.0
+    )
+    finals = transcript.finals
+    assert len(finals) >= 3, [f.text for f in finals]  # ~37 s: at least two cuts
+    assert wer(" ".join(PAUSED_PHRASES), transcript.text) < MAX_WER, transcript.text
+    for before, after in zip(finals, finals[1:], strict=False):
+        end = before.end.ToTimedelta().total_seconds()
+        start = after.start.ToTimedelta().total_seconds()
+        # Whisper's word times are approximate: a last word's end may stretch into the pause,
+        # a first word's start drift back into it.
+        in_a_pause = any(end <= p_end + 0.3 and start >= p_start - 0.3 for p_start, p_end in pauses)
+        assert in_a_pause, f"cut at {end:.2f}-{start:.2f} s, pauses {pauses}: {before.text!r}"
 
 
 # -- Opus in Ogg and WebM ---------------------------------------------------------------------

@@ -34,14 +34,23 @@ from streaming.events import (
 from streaming.guards import (
     MIN_TAIL_WORD_PROB,
     drop_repetition_loop,
+    drop_squeezed_repeats,
     drop_unlikely_tail,
     is_hallucinated_segment,
 )
 from streaming.recognizer import load_whisper, strip_padding
 from streaming.recording_session import Utterance, share_out, split_at_sentences
 from streaming.scheduler import InferenceScheduler
+from streaming.segment_cut import pause_cut, skipped_speech_end
 from streaming.session import SessionOptions, TranscriptionSession
-from streaming.vad import WINDOW, Boundary, SileroVoiceDetector, UtteranceEndpointer, VadState
+from streaming.vad import (
+    WINDOW,
+    Boundary,
+    SileroVoiceDetector,
+    UtteranceEndpointer,
+    VadState,
+    VoiceActivityTrace,
+)
 from streaming.window import AudioWindow
 
 RATE = 16_000
@@ -223,6 +232,76 @@ class TestUtteranceEndpointer:
         assert ep.last_voiced_s == pytest.approx(10 * WINDOW_S)
 
 
+class TestVoiceActivityTrace:
+    def test_the_quietest_window_between_two_times(self) -> None:
+        trace = VoiceActivityTrace(capacity_s=30.0)
+        trace.extend([0.9] * 10 + [0.6, 0.2, 0.4] + [0.9] * 10)
+        assert trace.quietest(at(5), at(20)) == pytest.approx((0.2, at(11) + WINDOW_S / 2))
+        assert trace.quietest(at(0), at(9)) == pytest.approx((0.9, at(0) + WINDOW_S / 2))
+
+    def test_times_outside_what_is_held_are_not_guessed(self) -> None:
+        trace = VoiceActivityTrace(capacity_s=10 * WINDOW_S)
+        trace.extend([0.1] * 5 + [0.9] * 20)  # the quiet windows have been forgotten
+        assert trace.quietest(at(0), at(5)) is None
+        assert trace.quietest(at(30), at(40)) is None, "not heard yet"
+        prob, middle_s = trace.quietest(at(0), at(25)) or (None, 0.0)
+        assert prob == 0.9 and middle_s > at(10), "only the loud windows are still held"
+
+    def test_voiced_seconds_count_windows_at_or_above_the_threshold(self) -> None:
+        trace = VoiceActivityTrace(capacity_s=30.0)
+        trace.extend([0.9] * 10 + [0.1] * 10 + [0.5] * 5)
+        assert trace.voiced_s(at(0), at(25), threshold=0.5) == pytest.approx(15 * WINDOW_S)
+        assert trace.voiced_s(at(10), at(20), threshold=0.5) == 0.0
+
+
+class TestLongSegmentCut:
+    """Where a live segment that never pauses long enough to end is cut."""
+
+    @staticmethod
+    def trace(probs: list[float]) -> VoiceActivityTrace:
+        trace = VoiceActivityTrace(capacity_s=30.0)
+        trace.extend(probs)
+        return trace
+
+    def test_the_cut_falls_in_the_quietest_pause_not_at_the_last_full_stop(self) -> None:
+        # "one two three." then, 40 ms later, another speaker; a real pause after "five".
+        said = [Word("one", 0.0, 0.4, 0.9), Word("two", 0.4, 0.8, 0.9)]
+        said += [Word("three.", 0.8, 1.2, 0.9), Word("four", 1.24, 1.6, 0.9)]
+        said += [Word("five", 1.6, 2.0, 0.9), Word("six.", 2.6, 3.0, 0.9)]
+        probs = [0.95] * round(2.0 / WINDOW_S) + [0.1] * round(0.6 / WINDOW_S) + [0.95] * 40
+        cut, at_s = pause_cut(said[:5], said[5:], self.trace(probs), earliest_s=0.0)
+        assert texts(said[:cut]) == "one two three. four five"
+        assert 2.0 <= at_s <= 2.6
+
+    def test_equally_quiet_pauses_prefer_a_sentence_end_then_the_latest(self) -> None:
+        said = words("a b. c d e f")  # 0.4 s each; silence between them all
+        quiet = self.trace([0.05] * round(2.4 / WINDOW_S))
+        assert pause_cut(said, [], quiet, earliest_s=0.0)[0] == 2, "after 'b.'"
+        assert pause_cut(words("a b c d"), [], quiet, earliest_s=0.0)[0] == 4, "the latest"
+
+    def test_no_cut_before_earliest(self) -> None:
+        said = words("a b c d e f")
+        probs = [0.95] * 15 + [0.1] * 3 + [0.95] * 60  # the only pause is after ~0.5 s
+        cut, at_s = pause_cut(said, [], self.trace(probs), earliest_s=1.0)
+        assert at_s >= 1.0 and cut >= 3
+
+    def test_without_voice_activity_all_committed_words_go_before_the_next(self) -> None:
+        said = words("a b c d")
+        cut, at_s = pause_cut(said[:3], said[3:], VoiceActivityTrace(30.0), earliest_s=0.0)
+        assert cut == 3 and at_s == pytest.approx(1.2)
+
+    def test_speech_the_words_skipped_is_found_per_gap(self) -> None:
+        probs = [0.9] * round(4.0 / WINDOW_S)
+        said = [Word("hello", 0.0, 0.5, 0.9), Word("there", 0.55, 1.0, 0.9)]
+        said += [Word("you", 2.0, 2.3, 0.9)]  # a second of speech between "there" and "you"
+        trace = self.trace(probs)
+        assert skipped_speech_end(said, 0.0, trace, threshold=0.5, min_s=0.6) == 2.0
+        assert skipped_speech_end(said, 0.0, trace, threshold=0.5, min_s=1.2) is None
+        assert skipped_speech_end(said[2:], 0.0, trace, 0.5, min_s=1.2) == 2.0, "before the first"
+        quiet = self.trace([0.1] * round(4.0 / WINDOW_S))  # a pause is not skipped speech
+        assert skipped_speech_end(said, 0.0, quiet, threshold=0.5, min_s=0.6) is None
+
+
 # -- guards -----------------------------------------------------------------------------------
 
 
@@ -249,6 +328,18 @@ class TestGuards:
     def test_repeats_followed_by_other_words_were_heard(self) -> None:
         text = "Hello. Hello. Hello. Hello. Hello. I didn't know you were there"
         assert texts(drop_repetition_loop(words(text))) == text
+
+    def test_a_repeat_squeezed_into_no_time_was_not_said(self) -> None:
+        # As tiny.en aligned "Hello." x8 on the pyannote sample's "Hello? Hello? Oh, hello."
+        heard = [Word("Hello.", 6.74, 7.22, 0.9), Word("Hello.", 7.70, 8.10, 0.9)]
+        heard += [Word("Hello.", 8.34, 8.46, 0.8), Word("Hello.", 8.46, 8.66, 0.8)]
+        squeezed = [Word("Hello.", t, t, 0.5) for t in (8.84, 8.92, 8.98)]
+        rest = [Word("I", 8.98, 8.98, 0.9), Word("didn't", 8.98, 9.22, 0.9)]
+        assert drop_squeezed_repeats([*heard, *squeezed, *rest]) == [*heard, *rest]
+
+    def test_a_short_word_that_does_not_repeat_is_kept(self) -> None:
+        ws = [Word("I", 1.0, 1.0, 0.9), Word("I", 1.0, 1.2, 0.9), Word("know", 1.2, 1.5, 0.9)]
+        assert drop_squeezed_repeats(ws) == ws, "the first 'I' repeats nothing; the second is long"
 
     def test_unlikely_trailing_words_are_dropped(self) -> None:
         heard = words("and so my fellow Americans")

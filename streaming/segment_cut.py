@@ -1,0 +1,67 @@
+"""Where a live segment that never pauses long enough to end is cut, and whether its words
+can stand without a final pass.
+
+A monologue, or a conversation whose pauses stay under the endpointing silence, grows past
+`max_segment_s`; the session then finalises its committed words up to a cut and trims the
+window there. A cut inside a word, or between two overlapping speakers, loses the words
+around it ("Neither did I" vanished from a cut at Whisper's full stop 40 ms before it), and
+so did cuts at every sentence end, whose punctuation mid-utterance is arbitrary. The voice
+activity trace says where the speech actually paused.
+"""
+
+from __future__ import annotations
+
+from streaming.events import Word
+from streaming.vad import VoiceActivityTrace
+
+#: Pauses this close in speech probability are equally good; the later one (a sentence end
+#: first) is taken, which leaves less audio open.
+PAUSE_TIE = 0.05
+SENTENCE_END = (".", "?", "!")
+
+
+def _middle(word: Word) -> float:
+    # Whisper's word starts drift back into a pause and its ends stretch forward; the middles
+    # stay put.
+    return (word.start_s + word.end_s) / 2
+
+
+def pause_cut(
+    committed: list[Word], tentative: list[Word], voice: VoiceActivityTrace, *, earliest_s: float
+) -> tuple[int, float]:
+    """How many committed words to finalise, and the stream time to cut at: the quietest
+    voice-activity window between two words' middles, at or after `earliest_s`."""
+    words = committed + tentative
+    pauses: list[tuple[float, int, float]] = []  # (probability, words finalised, at)
+    for n in range(1, len(committed) + 1):
+        left = words[n - 1]
+        # After the last word heard so far, undecoded speech may follow: no further.
+        right_s = _middle(words[n]) if n < len(words) else left.end_s
+        quietest = voice.quietest(_middle(left), right_s)
+        if quietest is not None and quietest[1] >= earliest_s:
+            pauses.append((quietest[0], n, quietest[1]))
+    if not pauses:  # no window known there: all that is agreed, cut before the next word
+        at_s = committed[-1].end_s
+        if len(words) > len(committed) and words[len(committed)].start_s > at_s:
+            at_s = (at_s + words[len(committed)].start_s) / 2
+        return len(committed), at_s
+    floor = min(p for p, _, _ in pauses)
+    near = [(n, at) for p, n, at in pauses if p <= floor + PAUSE_TIE]
+    ends = [(n, at) for n, at in near if words[n - 1].text.endswith(SENTENCE_END)]
+    return max(ends or near)
+
+
+def skipped_speech_end(
+    words: list[Word], since_s: float, voice: VoiceActivityTrace, threshold: float, min_s: float
+) -> float | None:
+    """Where the last stretch of speech that `words` skipped ends: a gap between two of them
+    (or between `since_s` and the first) holding at least `min_s` of voiced windows; None if
+    there is none. (Per gap, not summed: silero's probability stays up for a window or two
+    after each word, which adds up over many short gaps.)"""
+    edges = [since_s] + [t for w in words for t in (w.start_s, w.end_s)]
+    skipped = [
+        gap_end
+        for gap_start, gap_end in zip(edges[::2], edges[1::2], strict=False)
+        if gap_end > gap_start and voice.voiced_s(gap_start, gap_end, threshold) >= min_s
+    ]
+    return skipped[-1] if skipped else None
