@@ -162,21 +162,23 @@ class VoiceActivityTrace:
         self._probs.extend(probs)
         self._windows_seen += len(probs)
 
-    def voiced_s(self, from_s: float, to_s: float, threshold: float) -> float:
-        """Seconds of windows in [from_s, to_s] whose probability reaches `threshold`."""
-        first = self._windows_seen - len(self._probs)
+    def _held(self, from_s: float, to_s: float) -> list[tuple[int, float]]:
+        """(stream index, probability) of the held windows whose middle lies in [from_s, to_s]."""
+        first = self._windows_seen - len(self._probs)  # stream index of self._probs[0]
         lo = max(first, int(np.ceil(from_s * SAMPLE_RATE / WINDOW - 0.5)))
         hi = min(self._windows_seen - 1, int(np.floor(to_s * SAMPLE_RATE / WINDOW - 0.5)))
-        voiced = sum(1 for k in range(lo, hi + 1) if self._probs[k - first] >= threshold)
+        return [(k, self._probs[k - first]) for k in range(lo, hi + 1)]
+
+    def voiced_s(self, from_s: float, to_s: float, threshold: float) -> float:
+        """Seconds of windows in [from_s, to_s] whose probability reaches `threshold`."""
+        voiced = sum(1 for _, p in self._held(from_s, to_s) if p >= threshold)
         return voiced * WINDOW / SAMPLE_RATE
 
     def quietest(self, from_s: float, to_s: float) -> tuple[float, float] | None:
         """(probability, middle in stream seconds) of the least speech-like window whose middle
         lies in [from_s, to_s], or None if the trace holds none there."""
-        first = self._windows_seen - len(self._probs)  # stream index of self._probs[0]
-        lo = max(first, int(np.ceil(from_s * SAMPLE_RATE / WINDOW - 0.5)))
-        hi = min(self._windows_seen - 1, int(np.floor(to_s * SAMPLE_RATE / WINDOW - 0.5)))
-        if hi < lo:
+        held = self._held(from_s, to_s)
+        if not held:
             return None
-        best = min(range(lo, hi + 1), key=lambda k: self._probs[k - first])
-        return self._probs[best - first], (best + 0.5) * WINDOW / SAMPLE_RATE
+        k, p = min(held, key=lambda window: window[1])
+        return p, (k + 0.5) * WINDOW / SAMPLE_RATE
