@@ -90,7 +90,10 @@ def by_text(meeting: Meeting, kind: str, *words: str) -> dict[str, Any]:
 
 def test_final_notes_hold_the_decisions_with_their_status(meeting: Meeting) -> None:
     assert by_text(meeting, "decisions", "launch", "march")["status"] == "STATUS_AGREED"
-    hosting = by_text(meeting, "decisions", "hosting", "google")
+    # The decision's text is Carol's caption as heard: under batch load tiny.en has heard
+    # "to Google Cloud" as "terminal cloud", and the notes were still right; its subject is
+    # what identifies it.
+    hosting = by_text(meeting, "decisions", "hosting")
     assert hosting["status"] == "STATUS_REJECTED", "the proposal was turned down"
     assert {c["participant_id"] for c in hosting["citations"]} == {"Carol", "Bob"}
     assert by_text(meeting, "decisions", "pricing")["status"] == "STATUS_DEFERRED"
