@@ -33,10 +33,9 @@ class LocalAgreement:
     def _new_part(self, hypothesis: Sequence[Word], after_s: float, tail: list[Word]) -> list[Word]:
         """The words of `hypothesis` after `after_s`, minus a repeat of `tail`.
 
-        A word belongs after `after_s` when its middle does: Whisper's word starts drift back
-        into preceding silence and its ends stretch forward, but the middle stays put.
+        A word belongs after `after_s` when its middle does (`Word.middle_s`).
         """
-        fresh = [w for w in hypothesis if (w.start_s + w.end_s) / 2 > after_s]
+        fresh = [w for w in hypothesis if w.middle_s > after_s]
         tail = tail[-MAX_OVERLAP_WORDS:]
         # The hypothesis may repeat the last committed words with shifted timestamps.
         for n in range(min(len(tail), len(fresh)), 0, -1):

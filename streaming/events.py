@@ -12,6 +12,12 @@ class Word:
     end_s: float
     probability: float
 
+    @property
+    def middle_s(self) -> float:
+        """Where the word is: Whisper's word starts drift back into a preceding pause and its
+        ends stretch forward into a following one, but the middle stays put."""
+        return (self.start_s + self.end_s) / 2
+
 
 @dataclass(frozen=True, slots=True)
 class SegmentUpdate:

@@ -189,8 +189,7 @@ def share_out(words: list[Word], utterances: list[Utterance]) -> list[list[Word]
     ]
     shares: list[list[Word]] = [[] for _ in utterances]
     for word in words:
-        middle = (word.start_s + word.end_s) / 2
-        shares[sum(middle >= cut for cut in cuts)].append(word)
+        shares[sum(word.middle_s >= cut for cut in cuts)].append(word)
     return shares
 
 

@@ -20,12 +20,6 @@ PAUSE_TIE = 0.05
 SENTENCE_END = (".", "?", "!")
 
 
-def _middle(word: Word) -> float:
-    # Whisper's word starts drift back into a pause and its ends stretch forward; the middles
-    # stay put.
-    return (word.start_s + word.end_s) / 2
-
-
 def pause_cut(
     committed: list[Word], tentative: list[Word], voice: VoiceActivityTrace, *, earliest_s: float
 ) -> tuple[int, float]:
@@ -36,8 +30,8 @@ def pause_cut(
     for n in range(1, len(committed) + 1):
         left = words[n - 1]
         # After the last word heard so far, undecoded speech may follow: no further.
-        right_s = _middle(words[n]) if n < len(words) else left.end_s
-        quietest = voice.quietest(_middle(left), right_s)
+        right_s = words[n].middle_s if n < len(words) else left.end_s
+        quietest = voice.quietest(left.middle_s, right_s)
         if quietest is not None and quietest[1] >= earliest_s:
             pauses.append((quietest[0], n, quietest[1]))
     if not pauses:  # no window known there: all that is agreed, cut before the next word

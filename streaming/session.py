@@ -354,7 +354,7 @@ class TranscriptionSession:
         words = [
             w
             for w in self._agreement.final_words(heard, self._segment_start_s)
-            if (w.start_s + w.end_s) / 2 < boundary_s
+            if w.middle_s < boundary_s
         ]
         return committed if len(words) * 2 < len(committed) else words
 
