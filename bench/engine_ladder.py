@@ -37,7 +37,15 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 from concurrency_level import LevelResult, run_level_on  # noqa: E402
-from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, per_file, stream_detail, summarise_level  # noqa: E402
+from level_summary import (  # noqa: E402
+    LAG_BAR_S,
+    WER_BAR_PTS,
+    headline,
+    per_file,
+    stream_detail,
+    summarise_level,
+    wer_vs_offline,
+)
 from offline_baseline import OfflineRun, run_offline  # noqa: E402
 from report import dash, git_info, machine_info  # noqa: E402
 from speech_set import RATE, Clip, load_saved_clips, save_clips  # noqa: E402
@@ -424,6 +432,8 @@ def render(report: dict[str, Any]) -> str:
         f"Headline: **{h['streams']}** streams with p95 word lag < {LAG_BAR_S:g} s and WER within "
         f"{WER_BAR_PTS:g} point of the first level's ({dash(100 * h.get('wer_at_1', 0), 1)} %).",
     ]
+    if delta := wer_vs_offline(report["levels"]):
+        lines += ["", delta + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import whisperlive
 from concurrency_level import LevelResult, run_level_on
-from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level
+from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level, wer_vs_offline
 from meeting_clip import meeting_clip
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
@@ -296,6 +296,9 @@ def render(report: dict[str, Any]) -> str:
     if {"stenograph", "whisperlive"} <= heads.keys() and heads["whisperlive"]["streams"]:
         ratio = heads["stenograph"]["streams"] / heads["whisperlive"]["streams"]
         lines.append(f"- ratio: **{ratio:.1f}×**")
+    for name, levels in report["systems"].items():
+        if delta := wer_vs_offline(levels):
+            lines.append(f"- {name}: {delta}")
     if "upload" in report:
         u = report["upload"]
         lines += [

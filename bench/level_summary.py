@@ -10,6 +10,7 @@ from concurrency_level import LevelResult
 from offline_baseline import OfflineRun
 from scoring import StreamMetrics, percentile, score_wer
 from stream_run import StreamRun
+from wer_interval import wer_delta
 
 #: Targets the benchmark checks for N = 1.
 TARGET_WER_DELTA_PTS = 1.0
@@ -121,13 +122,20 @@ def summarise_level(level: LevelResult, offline: Sequence[OfflineRun]) -> dict[s
         "kept_up": sum(m.kept_up for m in ms),
         "warnings": sorted({w for m in ms for w in m.warnings}),
     }
+    names = list(dict.fromkeys(r.clip.name for r in level.runs))
+    clips = {r.clip.name: r.clip for r in level.runs}
+    by_file = [[r.final_text for r in level.runs if r.clip.name == n] for n in names]
     for run in offline:
         texts = [run.texts[r.clip.name] for r in level.runs]
         score = score_wer(refs, texts)
-        out["wer"][f"offline_beam{run.beam_size}"] = round(score.wer, 4)
-        out["wer"][f"delta_pts_vs_beam{run.beam_size}"] = round(
-            100 * (stream_wer.wer - score.wer), 2
+        beam = run.beam_size
+        out["wer"][f"offline_beam{beam}"] = round(score.wer, 4)
+        out["wer"][f"delta_pts_vs_beam{beam}"] = round(100 * (stream_wer.wer - score.wer), 2)
+        delta = wer_delta(
+            [clips[n].reference for n in names], by_file, [run.texts[n] for n in names]
         )
+        out["wer"][f"delta_pts_vs_beam{beam}_ci95"] = [delta.low, delta.high]
+        out["wer"]["sentences"] = delta.sentences
     return out
 
 
@@ -224,3 +232,21 @@ def headline(levels: Sequence[dict[str, Any]]) -> dict[str, Any]:
         and 100 * (lv["wer"]["stream"] - base) <= WER_BAR_PTS
     ]
     return {"streams": max(good, default=0), "wer_at_1": base}
+
+
+def wer_vs_offline(levels: Sequence[dict[str, Any]], beam: int = 5) -> str:
+    """Each level's WER minus offline's, with its 95 % interval (bench/wer_interval.py)."""
+    parts = []
+    for lv in levels:
+        wer = lv["wer"]
+        delta, ci = wer.get(f"delta_pts_vs_beam{beam}"), wer.get(f"delta_pts_vs_beam{beam}_ci95")
+        if delta is None or ci is None:
+            continue
+        parts.append(f"N = {lv['streams']}: {delta:+.1f} ({ci[0]:+.1f} to {ci[1]:+.1f})")
+    if not parts:
+        return ""
+    sentences = levels[0]["wer"].get("sentences", "?")
+    return (
+        f"WER minus offline beam {beam}, points (95 % interval, paired bootstrap over "
+        f"{sentences} reference sentences): " + "; ".join(parts)
+    )

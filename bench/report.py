@@ -11,6 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from level_summary import wer_vs_offline
+
 #: The repository root, where git is asked about the commit.
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,6 +124,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| {_fmt(s['node_cpu_s_per_audio_s'], 3)} | {_fmt(s['node_peak_rss_mib'], 0)} "
             f"| {s['kept_up']}/{s['stream_runs']} |"
         )
+    if delta := wer_vs_offline(report["levels"]):
+        lines += ["", delta + "."]
     targets = report.get("targets")
     if targets:
         lines += ["", "## Targets (N = 1)", "", "| target | value | pass |", "|---|---|---|"]
