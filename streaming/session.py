@@ -5,7 +5,8 @@ someone speaks, the open segment's audio is re-recognised every `partial_interva
 audio and LocalAgreement-2 decides which words are stable. The segment becomes final when the
 utterance ends (silence), on Finalize/Close, or, in long monologues, in the quietest pause
 between committed words once the segment grows past `max_segment_s` (`segment_cut.py`; its
-audio is then trimmed, so the window stays short).
+audio is then trimmed, so the window stays short). The final pass of an utterance starts in
+the pause that may end it (`EarlyFinal`), so its final is sent as the silence completes.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ MIN_CUT_SHARE = 1 / 3
 #: gap gets a final pass however busy the node. (Cutting at once when a gap appears showed
 #: the words sooner but cost 2 points of WER on the pyannote sample: more cuts, more losses.)
 MAX_SKIPPED_SPEECH_S = 0.6
+#: A pause in a segment no longer than this share of `max_segment_s` gets the segment's final
+#: pass at once (`EarlyFinal`). Longer ones rarely end there: on overlapping speakers they
+#: paused every few seconds, and each early pass over 10 s of audio and its context was wasted.
+EARLY_FINAL_MAX_SHARE = 0.5
 
 
 class Command(Enum):
@@ -104,6 +109,19 @@ class SessionOptions:
             raise ValueError("max_segment_s too large for the audio window")
 
 
+@dataclass(frozen=True, slots=True)
+class EarlyFinal:
+    """A final pass run in a pause that may end the utterance, before the endpointer says so.
+
+    If the utterance does end there, with no voiced audio since, its words are the final at
+    once: the final arrives a pass earlier, and its corrections of the partials with it.
+    """
+
+    segment_start_s: float
+    last_voiced_s: float
+    words: list[Word]
+
+
 class TranscriptionSession:
     """Per-stream state and loop. Create one per stream; `run()` until `close()` is handled."""
 
@@ -123,6 +141,7 @@ class TranscriptionSession:
         self._history: list[Word] = []  # committed words of earlier segments, for the prompt
         self._segment_start_s = 0.0
         self._continues_cut = False  # the open segment began at a long segment's cut
+        self._early: EarlyFinal | None = None  # the final pass run in a pause
         self._segment_no = 0
         self._segment_id: str | None = None
         self._shown_text: str | None = None  # last text sent for the open segment
@@ -200,15 +219,37 @@ class TranscriptionSession:
             and self._window.end_s - self._segment_start_s >= MIN_PARTIAL_AUDIO_S
         ):
             return False
-        # In a pause that may end the utterance, one refresh shows the last words at once,
+        # In a pause that may end the utterance, one pass shows the last words at once,
         # however busy the node: otherwise they wait for the final, after the endpointing
-        # silence. After it the final pass is likely next, and another partial pass in
-        # flight would delay it.
-        silence_s = self._endpointer.trailing_silence_s
-        if silence_s * 1000 >= self.options.silence_ms / 2:
+        # silence. In a segment of up to a few seconds that pass is the final pass itself
+        # (`EarlyFinal`); in a longer one a partial pass, once, since the final pass is
+        # likely next and another partial pass in flight would delay it.
+        if self._in_pause():
+            if self._early_final_wanted():
+                return not self._early_final_current()  # one per pause
+            silence_s = self._endpointer.trailing_silence_s
             shown_up_to_pause = self._last_pass_end_s >= self._window.end_s - silence_s
             return not shown_up_to_pause
         return self._since_pass_s >= self._partial_interval_s()
+
+    def _early_final_wanted(self) -> bool:
+        segment_s = self._window.end_s - self._segment_start_s
+        return segment_s <= self.options.max_segment_s * EARLY_FINAL_MAX_SHARE
+
+    def _early_final_current(self, voiced_until_s: float | None = None) -> bool:
+        """An early final pass heard all of the open segment's speech: nobody spoke after
+        it, up to `voiced_until_s` (default: the last voiced audio so far)."""
+        early = self._early
+        until_s = self._endpointer.last_voiced_s if voiced_until_s is None else voiced_until_s
+        return (
+            early is not None
+            and early.segment_start_s == self._segment_start_s
+            and early.last_voiced_s >= until_s
+        )
+
+    def _in_pause(self) -> bool:
+        """Silent for half the endpointing silence: the utterance may be ending."""
+        return self._endpointer.trailing_silence_s * 1000 >= self.options.silence_ms / 2
 
     def _partial_interval_s(self) -> float:
         return self._recognizer.partial_interval_s(self.options.partial_interval_s)
@@ -226,7 +267,7 @@ class TranscriptionSession:
             if boundary.kind == "start":
                 await self._speech_started(boundary.at_s)
             else:
-                await self._finish_segment(speech_final=True)
+                await self._finish_segment(speech_final=True, voiced_until_s=boundary.at_s)
         if self._endpointer.in_speech:
             self._since_pass_s += pcm.size / SAMPLE_RATE
         else:
@@ -294,7 +335,16 @@ class TranscriptionSession:
         return drop_unlikely_tail(voiced)
 
     async def _refresh(self) -> None:
-        """One partial pass over the open segment."""
+        """One partial pass over the open segment, or in a pause the final pass, early."""
+        if self._in_pause() and self._early_final_wanted():
+            # The pause may end the utterance: run its final pass now rather than after the
+            # endpointing silence. Its words also refresh the partial (better ones than a
+            # greedy pass's), and if speech resumes they were a partial pass that cost more.
+            words = await self._final_hypothesis()
+            self._early = EarlyFinal(self._segment_start_s, self._endpointer.last_voiced_s, words)
+            self._agreement.insert(words)
+            await self._send_partial()
+            return
         self._agreement.insert(await self._recognize())
         committed = self._agreement.committed
         segment_s = self._window.end_s - self._segment_start_s
@@ -373,23 +423,24 @@ class TranscriptionSession:
             )
         )
 
-    async def _finish_segment(self, *, speech_final: bool) -> None:
-        """Final pass over all of the open segment's audio, then its final result."""
+    async def _finish_segment(
+        self, *, speech_final: bool, voiced_until_s: float | None = None
+    ) -> None:
+        """Final pass over all of the open segment's audio, then its final result.
+
+        `voiced_until_s`: where an utterance end found the speech ended; the audio chunk that
+        completed the silence may already hold the next utterance's first windows.
+        """
         words: list[Word] = []
         # In speech, the open segment has audio even if the last partial pass showed nothing;
         # so has an utterance that just ended (even right after a pass, with nothing shown).
         in_speech = self._endpointer.in_speech or speech_final
-        if self._shown_text is not None or self._since_pass_s > 0 or in_speech:
-            shown = len(self._agreement.committed) + len(self._agreement.tentative)
-            hypothesis = await self._recognize(final=True)
-            words = self._agreement.final_words(hypothesis, self._segment_start_s)
-            if len(words) * 2 < shown:
-                # The context and prompt can derail the final pass (tiny.en heard "the rush."
-                # in 5 s of speech the partials had right): decode the segment on its own.
-                alone = await self._recognize(final=True, isolated=True)
-                words = max(
-                    words, self._agreement.final_words(alone, self._segment_start_s), key=len
-                )
+        if self._early is not None and self._early_final_current(voiced_until_s):
+            words = self._early.words  # nobody spoke since it heard the segment
+        elif self._shown_text is not None or self._since_pass_s > 0 or in_speech:
+            ends_s = None if voiced_until_s is None else voiced_until_s + VOICED_MARGIN_S
+            words = await self._final_hypothesis(until_s=ends_s)
+        self._early = None
         await self._send_final(words, speech_final=speech_final)
         if speech_final and self._utterance_last_end_s is not None:
             await self._emit(UtteranceEnd(round(self._utterance_last_end_s, 3)))
@@ -399,6 +450,18 @@ class TranscriptionSession:
         self._continues_cut = self._endpointer.in_speech and not speech_final
         self._agreement.reset(self._segment_start_s)
         self._since_pass_s = 0.0
+
+    async def _final_hypothesis(self, until_s: float | None = None) -> list[Word]:
+        """The open segment's words from a final pass over all of its audio (up to `until_s`)."""
+        shown = len(self._agreement.committed) + len(self._agreement.tentative)
+        hypothesis = await self._recognize(final=True, until_s=until_s)
+        words = self._agreement.final_words(hypothesis, self._segment_start_s)
+        if len(words) * 2 < shown:
+            # The context and prompt can derail the final pass (tiny.en heard "the rush." in
+            # 5 s of speech the partials had right): decode the segment on its own.
+            alone = await self._recognize(final=True, isolated=True, until_s=until_s)
+            words = max(words, self._agreement.final_words(alone, self._segment_start_s), key=len)
+        return words
 
     async def _send_final(self, words: list[Word], *, speech_final: bool) -> None:
         # A segment with nothing shown and nothing heard produces no message at all; one that

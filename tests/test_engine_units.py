@@ -38,6 +38,7 @@ from streaming.guards import (
     drop_unlikely_tail,
     is_hallucinated_segment,
 )
+from streaming.load import Priority
 from streaming.recognizer import load_whisper, strip_padding
 from streaming.recording_session import Utterance, share_out, split_at_sentences
 from streaming.scheduler import InferenceScheduler
@@ -609,15 +610,15 @@ async def run_session(
     interim_results: bool = True,
     paced: bool = False,
     timeout_s: float = 120.0,
+    options: SessionOptions | None = None,
 ) -> list[SessionEvent]:
     """Feed `steps` into a fresh session, close it, and return every event up to the summary.
 
     `paced`: push the next chunk only once the session has processed the previous one (a
     live microphone on a node faster than real time), instead of as fast as it accepts.
     """
-    session = TranscriptionSession(
-        scheduler, vad, SessionOptions(stream_id=stream_id, interim_results=interim_results)
-    )
+    options = options or SessionOptions(stream_id=stream_id, interim_results=interim_results)
+    session = TranscriptionSession(scheduler, vad, options)
     events: list[SessionEvent] = []
 
     async def feed() -> None:
@@ -821,3 +822,93 @@ class TestSession:
         assert isinstance(summary, StreamSummary)
         assert summary.audio_processed_s == 40.0
         assert updates(events) == []
+
+
+@pytest.fixture(scope="module")
+def passes() -> Iterator[tuple[InferenceScheduler, list[Priority]]]:
+    """A scheduler that lists the priority of every pass it runs."""
+    ran: list[Priority] = []
+    model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
+    scheduler = InferenceScheduler(
+        model, workers=1, observer=lambda priority, size, *_: ran.extend([priority] * size)
+    )
+    yield scheduler, ran
+    scheduler.close()
+
+
+class TestEarlyFinal:
+    """In a pause that may end the utterance, the final pass runs at once; if nobody speaks
+    again, the endpoint sends its words without another pass (the final arrives a pass
+    earlier). If speech resumes, the final comes from a new pass over all of it."""
+
+    @staticmethod
+    def said(text: str, path: Path) -> np.ndarray:
+        """The speech alone: espeak's own leading and trailing silence would add to the pauses
+        these specs place."""
+        wav = espeak_wav(text, path, voice="en-gb-x-rp")
+        audio = np.frombuffer(decode_file(wav), "<i2").astype(np.float32) / 32768.0
+        sounding = np.flatnonzero(np.abs(audio) > 1e-3)
+        return audio[sounding[0] : sounding[-1] + 1]
+
+    async def test_an_utterance_ending_in_a_pause_is_final_from_the_pass_run_in_it(
+        self,
+        passes: tuple[InferenceScheduler, list[Priority]],
+        vad: SileroVoiceDetector,
+        tmp_path: Path,
+    ) -> None:
+        scheduler, ran = passes
+        ran.clear()
+        session = TranscriptionSession(
+            scheduler, vad, SessionOptions(stream_id="early", silence_ms=1000)
+        )
+        events: list[SessionEvent] = []
+
+        async def collect() -> None:
+            async for event in session.events():
+                events.append(event)
+
+        async def feed(audio: np.ndarray) -> None:
+            for chunk in chunks(audio, 0.1):  # a live microphone on a fast node
+                await session.push_audio(chunk)
+                while session.audio_processed_s < session.audio_received_s:  # noqa: ASYNC110
+                    await asyncio.sleep(0.002)  # (the session has no event for it)
+
+        speech = self.said("The login screen is finished on both phones.", tmp_path / "a.wav")
+        lead_in = np.zeros(round(0.3 * RATE), np.float32)
+        async with asyncio.timeout(120), asyncio.TaskGroup() as tg:
+            tg.create_task(session.run())
+            tg.create_task(collect())
+            # 0.7 s of silence: past half the 1 s endpointing silence, short of all of it.
+            await feed(np.concatenate([lead_in, speech, np.zeros(round(0.7 * RATE), np.float32)]))
+            async with asyncio.timeout(30):  # the pass in the pause; it is never skipped
+                while Priority.LIVE_FINAL not in ran:  # noqa: ASYNC110 (a worker thread's list)
+                    await asyncio.sleep(0.01)
+            assert finals(events) == [], "the endpoint came before the silence did"
+            await feed(np.zeros(RATE, np.float32))
+            await session.close()
+        assert ran.count(Priority.LIVE_FINAL) == 1, ran
+        (final,) = finals(events)
+        assert final.speech_final
+        assert wer("the login screen is finished on both phones", final.text) <= 0.25
+
+    async def test_speech_after_the_pause_gets_a_final_pass_of_its_own(
+        self,
+        passes: tuple[InferenceScheduler, list[Priority]],
+        vad: SileroVoiceDetector,
+        tmp_path: Path,
+    ) -> None:
+        scheduler, ran = passes
+        ran.clear()
+        first = self.said("The login screen is finished", tmp_path / "a.wav")
+        second = self.said("and the tests pass on both phones.", tmp_path / "b.wav")
+        pause = np.zeros(round(0.7 * RATE), np.float32)  # under the 1 s endpointing silence
+        lead_in = np.zeros(round(0.3 * RATE), np.float32)
+        audio = np.concatenate([lead_in, first, pause, second, np.zeros(RATE, np.float32)])
+        steps = chunks(audio, 0.1)
+        options = SessionOptions(stream_id="resumed", silence_ms=1000)
+        events = await run_session(scheduler, vad, steps, paced=True, options=options)
+        (final,) = finals(events)
+        # One early pass in each pause: speech overtook the first, the second became final.
+        assert ran.count(Priority.LIVE_FINAL) == 2, ran
+        reference = "the login screen is finished and the tests pass on both phones"
+        assert wer(reference, final.text) <= 0.2, final.text
