@@ -628,10 +628,8 @@ async def run_session(
                 await session.finalize()
             else:
                 await session.push_audio(step)
-                while paced:  # bounded poll (the overall timeout): the session has no event
-                    if session.audio_processed_s >= session.audio_received_s:
-                        break
-                    await asyncio.sleep(0.002)
+                if paced:
+                    await until_processed(session)
         await session.close()
 
     async def collect() -> None:
@@ -643,6 +641,25 @@ async def run_session(
         tg.create_task(feed())
         tg.create_task(collect())
     return events
+
+
+async def until_processed(session: TranscriptionSession) -> None:
+    """Wait until the session has run all audio pushed so far through voice detection."""
+    while True:  # bounded poll (the caller's timeout): the session has no event for it
+        if session.audio_processed_s >= session.audio_received_s:
+            return
+        await asyncio.sleep(0.002)
+
+
+def spoken(text: str, path: Path, *, trimmed: bool = False) -> np.ndarray:
+    """`text` said by an espeak-ng voice, 16 kHz float32; `trimmed`: without espeak's own
+    leading and trailing silence (it would add to the pauses a spec places)."""
+    wav = espeak_wav(text, path, voice="en-gb-x-rp")
+    audio = np.frombuffer(decode_file(wav), "<i2").astype(np.float32) / 32768.0
+    if not trimmed:
+        return audio
+    sounding = np.flatnonzero(np.abs(audio) > 1e-3)
+    return audio[sounding[0] : sounding[-1] + 1]
 
 
 def chunks(audio: np.ndarray, seconds: float) -> list[np.ndarray]:
@@ -768,16 +785,12 @@ class TestSession:
     ) -> None:
         # One participant's microphone in a meeting: they speak, others talk for a while
         # (silence here), then they speak again, starting with a name.
-        def said(text: str, name: str) -> np.ndarray:
-            wav = espeak_wav(text, tmp_path / name, voice="en-gb-x-rp")
-            return np.frombuffer(decode_file(wav), "<i2").astype(np.float32) / 32768.0
-
         quiet = np.zeros(8 * RATE, np.float32)
         audio = np.concatenate(
             [
-                said("Good morning everyone.", "a.wav"),
+                spoken("Good morning everyone.", tmp_path / "a.wav"),
                 quiet,
-                said("Bob, can you send the revised budget?", "b.wav"),
+                spoken("Bob, can you send the revised budget?", tmp_path / "b.wav"),
                 np.zeros(RATE, np.float32),
             ]
         )
@@ -841,14 +854,9 @@ class TestEarlyFinal:
     again, the endpoint sends its words without another pass (the final arrives a pass
     earlier). If speech resumes, the final comes from a new pass over all of it."""
 
-    @staticmethod
-    def said(text: str, path: Path) -> np.ndarray:
-        """The speech alone: espeak's own leading and trailing silence would add to the pauses
-        these specs place."""
-        wav = espeak_wav(text, path, voice="en-gb-x-rp")
-        audio = np.frombuffer(decode_file(wav), "<i2").astype(np.float32) / 32768.0
-        sounding = np.flatnonzero(np.abs(audio) > 1e-3)
-        return audio[sounding[0] : sounding[-1] + 1]
+    LEAD_IN = np.zeros(round(0.3 * RATE), np.float32)
+    #: Under the specs' 1 s endpointing silence, past half of it.
+    PAUSE = np.zeros(round(0.7 * RATE), np.float32)
 
     async def test_an_utterance_ending_in_a_pause_is_final_from_the_pass_run_in_it(
         self,
@@ -870,16 +878,15 @@ class TestEarlyFinal:
         async def feed(audio: np.ndarray) -> None:
             for chunk in chunks(audio, 0.1):  # a live microphone on a fast node
                 await session.push_audio(chunk)
-                while session.audio_processed_s < session.audio_received_s:  # noqa: ASYNC110
-                    await asyncio.sleep(0.002)  # (the session has no event for it)
+                await until_processed(session)
 
-        speech = self.said("The login screen is finished on both phones.", tmp_path / "a.wav")
-        lead_in = np.zeros(round(0.3 * RATE), np.float32)
+        speech = spoken(
+            "The login screen is finished on both phones.", tmp_path / "a.wav", trimmed=True
+        )
         async with asyncio.timeout(120), asyncio.TaskGroup() as tg:
             tg.create_task(session.run())
             tg.create_task(collect())
-            # 0.7 s of silence: past half the 1 s endpointing silence, short of all of it.
-            await feed(np.concatenate([lead_in, speech, np.zeros(round(0.7 * RATE), np.float32)]))
+            await feed(np.concatenate([self.LEAD_IN, speech, self.PAUSE]))
             async with asyncio.timeout(30):  # the pass in the pause; it is never skipped
                 while Priority.LIVE_FINAL not in ran:  # noqa: ASYNC110 (a worker thread's list)
                     await asyncio.sleep(0.01)
@@ -899,11 +906,10 @@ class TestEarlyFinal:
     ) -> None:
         scheduler, ran = passes
         ran.clear()
-        first = self.said("The login screen is finished", tmp_path / "a.wav")
-        second = self.said("and the tests pass on both phones.", tmp_path / "b.wav")
-        pause = np.zeros(round(0.7 * RATE), np.float32)  # under the 1 s endpointing silence
-        lead_in = np.zeros(round(0.3 * RATE), np.float32)
-        audio = np.concatenate([lead_in, first, pause, second, np.zeros(RATE, np.float32)])
+        first = spoken("The login screen is finished", tmp_path / "a.wav", trimmed=True)
+        second = spoken("and the tests pass on both phones.", tmp_path / "b.wav", trimmed=True)
+        ending = np.zeros(RATE, np.float32)
+        audio = np.concatenate([self.LEAD_IN, first, self.PAUSE, second, ending])
         steps = chunks(audio, 0.1)
         options = SessionOptions(stream_id="resumed", silence_ms=1000)
         events = await run_session(scheduler, vad, steps, paced=True, options=options)
