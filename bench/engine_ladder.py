@@ -44,10 +44,9 @@ from level_summary import (  # noqa: E402
     per_file,
     stream_detail,
     summarise_level,
-    wer_vs_offline,
 )
 from offline_baseline import OfflineRun, run_offline  # noqa: E402
-from report import dash, git_info, machine_info  # noqa: E402
+from report import dash, git_info, machine_info, wer_vs_offline  # noqa: E402
 from speech_set import RATE, Clip, load_saved_clips, save_clips  # noqa: E402
 from stream_run import ResultRec, StreamRun, WordRec, paced  # noqa: E402
 

@@ -33,12 +33,12 @@ from typing import Any
 
 import whisperlive
 from concurrency_level import LevelResult, run_level_on
-from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level, wer_vs_offline
+from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level
 from meeting_clip import meeting_clip
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
 from overload_run import run_overload, run_upload
-from report import dash, git_info, machine_info
+from report import dash, git_info, machine_info, wer_vs_offline
 from speech_set import DEFAULT_FILES, Clip, load_clips
 from stream_client import run_level, warm_up
 

@@ -232,21 +232,3 @@ def headline(levels: Sequence[dict[str, Any]]) -> dict[str, Any]:
         and 100 * (lv["wer"]["stream"] - base) <= WER_BAR_PTS
     ]
     return {"streams": max(good, default=0), "wer_at_1": base}
-
-
-def wer_vs_offline(levels: Sequence[dict[str, Any]], beam: int = 5) -> str:
-    """Each level's WER minus offline's, with its 95 % interval (bench/wer_interval.py)."""
-    parts = []
-    for lv in levels:
-        wer = lv["wer"]
-        delta, ci = wer.get(f"delta_pts_vs_beam{beam}"), wer.get(f"delta_pts_vs_beam{beam}_ci95")
-        if delta is None or ci is None:
-            continue
-        parts.append(f"N = {lv['streams']}: {delta:+.1f} ({ci[0]:+.1f} to {ci[1]:+.1f})")
-    if not parts:
-        return ""
-    sentences = levels[0]["wer"].get("sentences", "?")
-    return (
-        f"WER minus offline beam {beam}, points (95 % interval, paired bootstrap over "
-        f"{sentences} reference sentences): " + "; ".join(parts)
-    )

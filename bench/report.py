@@ -7,11 +7,10 @@ import os
 import platform
 import re
 import subprocess
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-
-from level_summary import wer_vs_offline
 
 #: The repository root, where git is asked about the commit.
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +194,21 @@ def write_report(report: dict[str, Any], prefix: Path) -> tuple[Path, Path, str]
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     md_path.write_text(markdown)
     return json_path, md_path, markdown
+
+
+def wer_vs_offline(levels: Sequence[dict[str, Any]], beam: int = 5) -> str:
+    """Each level's WER minus offline's, with its 95 % interval (bench/wer_interval.py)."""
+    parts = []
+    for lv in levels:
+        wer = lv["wer"]
+        delta, ci = wer.get(f"delta_pts_vs_beam{beam}"), wer.get(f"delta_pts_vs_beam{beam}_ci95")
+        if delta is None or ci is None:
+            continue
+        parts.append(f"N = {lv['streams']}: {delta:+.1f} ({ci[0]:+.1f} to {ci[1]:+.1f})")
+    if not parts:
+        return ""
+    sentences = levels[0]["wer"].get("sentences", "?")
+    return (
+        f"WER minus offline beam {beam}, points (95 % interval, paired bootstrap over "
+        f"{sentences} reference sentences): " + "; ".join(parts)
+    )
