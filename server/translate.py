@@ -21,7 +21,7 @@ from streaming.events import (
     UtteranceEnd,
     Word,
 )
-from streaming.session import SessionOptions
+from streaming.options import SessionOptions
 
 _ENCODINGS: dict[int, Encoding] = {
     pb.AUDIO_ENCODING_LINEAR16: "linear16",

@@ -19,9 +19,10 @@ from streaming.events import (
     UtteranceEnd,
     Word,
 )
+from streaming.options import SessionOptions
 from streaming.recognizer import WhisperRecognizer, load_whisper
 from streaming.scheduler import InferenceScheduler
-from streaming.session import SessionOptions, TranscriptionSession
+from streaming.session import TranscriptionSession
 from streaming.vad import SileroVoiceDetector
 
 __all__ = [

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from streaming.audio import SAMPLE_RATE, Pcm
 from streaming.events import SpeechStarted, UtteranceEnd, Word
 from streaming.guards import drop_unlikely_tail
+from streaming.options import SessionOptions
 from streaming.recognizer import Recognition
 from streaming.scheduler import InferenceScheduler
 from streaming.segment_cut import SENTENCE_END
-from streaming.session import PRE_ROLL_S, VOICED_MARGIN_S, SessionOptions, TranscriptionSession
-from streaming.vad import SileroVoiceDetector
+from streaming.session import VOICED_MARGIN_S, TranscriptionSession
+from streaming.vad import PRE_ROLL_S, SileroVoiceDetector
 
 #: Audio in one decoded window, gaps included. Whisper's limit is 30 s; the audio window of
 #: the session must also hold what arrives before a window is cut off.

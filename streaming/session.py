@@ -19,9 +19,9 @@ from enum import Enum
 
 from streaming.agreement import LocalAgreement
 from streaming.audio import SAMPLE_RATE, Pcm
+from streaming.captions import CaptionSequence
 from streaming.events import (
     EngineWarning,
-    SegmentUpdate,
     SessionEvent,
     SpeechStarted,
     StreamSummary,
@@ -29,38 +29,32 @@ from streaming.events import (
     Word,
 )
 from streaming.guards import drop_unlikely_tail
+from streaming.options import WINDOW_CAPACITY_S, SessionOptions
+from streaming.pass_context import CONTEXT_S, PROMPT_WORDS, pass_start_s, prompt_before
 from streaming.scheduler import InferenceScheduler
-from streaming.segment_cut import pause_cut, skipped_speech_end
-from streaming.vad import SileroVoiceDetector, UtteranceEndpointer, VadState, VoiceActivityTrace
+from streaming.segment_cut import (
+    MAX_SKIPPED_SPEECH_S,
+    MIN_CUT_SHARE,
+    pause_cut,
+    skipped_speech_end,
+)
+from streaming.vad import (
+    PRE_ROLL_S,
+    SileroVoiceDetector,
+    UtteranceEndpointer,
+    VadState,
+    VoiceActivityTrace,
+)
 from streaming.window import AudioWindow
 
 log = logging.getLogger(__name__)
 
-#: Audio kept before detected speech onset (silero reports onsets a little late).
-PRE_ROLL_S = 0.3
-#: Audio before the open segment that each final pass also hears: it gives short utterances the
-#: words around them. Partials go without: the extra words to decode would slow every refresh.
-CONTEXT_S = 6.0
-#: Context only helps when it holds speech. After a longer silence Whisper stretches the first
-#: word's start back into it, and the word is then taken for context and dropped ("Bob, can
-#: you…" came out "Can you…" after another participant's turn).
-CONTEXT_MAX_SILENCE_S = 2.0
-#: ...and only short segments need it: a longer one carries its own. Decoding the context
-#: words again doubled the cost of most finals, the largest cost of a busy node.
-CONTEXT_MAX_SEGMENT_S = 3.0
 #: Audio kept while nobody speaks: the context, plus a margin because onsets are confirmed a
 #: few windows late and a chunk boundary may fall in between.
 KEEP_WHEN_SILENT_S = CONTEXT_S + 1.0
-#: Whisper sees at most 30 s; the window leaves room for the audio that arrives during a pass.
-WINDOW_CAPACITY_S = 30.0
-WHISPER_WINDOW_S = 29.5
 #: Whisper invents words in trailing non-speech ("Thanks for watching!"): audio is cut this
 #: long after the last voiced window, and words starting after it are dropped.
 VOICED_MARGIN_S = 0.4
-#: Committed words of the stream that seed the next pass's prompt.
-PROMPT_WORDS = 40
-#: Committed words a partial pass hears again before the open ones.
-PARTIAL_ANCHOR_WORDS = 2
 #: Audio is queued in pieces of at most this length, whatever the size of the decoded chunk
 #: (a large PCM frame, or a whole Opus recording decoded at once): a piece spanning an
 #: utterance end and the next onset would leak the next words into the previous final, and
@@ -70,15 +64,6 @@ MAX_CHUNK_S = 0.1
 MIN_PARTIAL_AUDIO_S = 0.5
 #: A segment in which no word has been agreed is finalised this long past `max_segment_s`.
 UNAGREED_EXTRA_S = 2.0
-#: A long segment is cut where it pauses most, but not before this share of `max_segment_s`:
-#: a cascade of tiny finals would cost a final pass each and lose the words' context.
-MIN_CUT_SHARE = 1 / 3
-#: Voiced audio between two committed words: the greedy partials skipped words there (on two
-#: overlapping speakers, "Neither did I. Okay, then I thought, you know" was in none of them),
-#: and committed words are never decoded again, so a long segment's part that holds such a
-#: gap gets a final pass however busy the node. (Cutting at once when a gap appears showed
-#: the words sooner but cost 2 points of WER on the pyannote sample: more cuts, more losses.)
-MAX_SKIPPED_SPEECH_S = 0.6
 #: A pause in a segment no longer than this share of `max_segment_s` gets the segment's final
 #: pass at once (`EarlyFinal`). Longer ones rarely end there: on overlapping speakers they
 #: paused every few seconds, and each early pass over 10 s of audio and its context was wasted.
@@ -88,25 +73,6 @@ EARLY_FINAL_MAX_SHARE = 0.5
 class Command(Enum):
     FINALIZE = "finalize"
     CLOSE = "close"
-
-
-@dataclass(frozen=True, slots=True)
-class SessionOptions:
-    stream_id: str
-    language: str = "en"
-    interim_results: bool = True
-    silence_ms: int = 600
-    vad_threshold: float = 0.5
-    #: New audio between partial refreshes at most; a busy node stretches it (the scheduler).
-    partial_interval_s: float = 0.5
-    #: Most audio taken from the inbox between two refreshes.
-    max_drain_s: float = 4.0
-    max_segment_s: float = 12.0
-    max_pending_chunks: int = 64
-
-    def __post_init__(self) -> None:
-        if self.max_segment_s * 2 > WINDOW_CAPACITY_S - self.max_drain_s:
-            raise ValueError("max_segment_s too large for the audio window")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,14 +108,10 @@ class TranscriptionSession:
         self._segment_start_s = 0.0
         self._continues_cut = False  # the open segment began at a long segment's cut
         self._early: EarlyFinal | None = None  # the final pass run in a pause
-        self._segment_no = 0
-        self._segment_id: str | None = None
-        self._shown_text: str | None = None  # last text sent for the open segment
+        self._captions = CaptionSequence(options.stream_id)
         self._utterance_last_end_s: float | None = None
         self._since_pass_s = 0.0
         self._last_pass_end_s = 0.0  # end of the audio the last pass heard
-        self._seq = 0
-        self._finals = 0
         self._received_samples = 0
         self._processed_samples = 0
 
@@ -285,12 +247,6 @@ class TranscriptionSession:
         """Where the window may be trimmed while nobody speaks."""
         return self._window.end_s - KEEP_WHEN_SILENT_S
 
-    def _prompt(self, audio_start_s: float) -> str:
-        # Only text *before* the audio: words inside it would make Whisper skip them.
-        said = self._history + self._agreement.committed
-        earlier = [w for w in said if w.end_s <= audio_start_s]
-        return " ".join(w.text for w in earlier[-PROMPT_WORDS:])
-
     async def _recognize(
         self, *, final: bool = False, isolated: bool = False, until_s: float | None = None
     ) -> list[Word]:
@@ -302,33 +258,26 @@ class TranscriptionSession:
         if voiced_end_s - self._segment_start_s < 0.1:
             self._since_pass_s = 0.0
             return []
-        # Context, segment and margin must fit one 30 s Whisper window.
-        last_said_s = self._history[-1].end_s if self._history else None
-        recent = last_said_s is not None and (
-            self._segment_start_s - last_said_s <= CONTEXT_MAX_SILENCE_S
+        from_s = pass_start_s(
+            segment_start_s=self._segment_start_s,
+            voiced_end_s=voiced_end_s,
+            last_said_s=self._history[-1].end_s if self._history else None,
+            continues_cut=self._continues_cut,
+            committed=self._agreement.committed,
+            final=final,
+            isolated=isolated,
         )
-        short = voiced_end_s - self._segment_start_s <= CONTEXT_MAX_SEGMENT_S
-        # A long segment's later part starts in mid-conversation, where Whisper drops the
-        # first words it hears ("you know, I heard a beep" lost after a cut): it gets context.
-        wanted = (recent and short) or self._continues_cut
-        context_s = CONTEXT_S if final and wanted and not isolated else 0.0
-        from_s = max(self._segment_start_s - context_s, voiced_end_s - WHISPER_WINDOW_S)
-        committed = self._agreement.committed
-        if not final and len(committed) > PARTIAL_ANCHOR_WORDS:
-            # Committed words never change, so a partial pass need not hear them again: it
-            # starts at the last committed words (an anchor the agreement recognises and drops)
-            # and hears only what is still open, which keeps partial passes short and cheap.
-            from_s = max(from_s, committed[-PARTIAL_ANCHOR_WORDS].start_s - PRE_ROLL_S)
         audio = self._window.since(from_s)
         start_s = self._window.end_s - audio.size / SAMPLE_RATE
         audio = audio[: max(0, round((voiced_end_s - start_s) * SAMPLE_RATE))]
         self._since_pass_s = 0.0
         self._last_pass_end_s = self._window.end_s
+        said = self._history + self._agreement.committed
         result = await self._recognizer.recognize(
             audio,
             offset_s=start_s,
             language=self.options.language,
-            prompt="" if isolated else self._prompt(start_s),
+            prompt="" if isolated else prompt_before(said, start_s),
             final=final,
         )
         voiced = [w for w in result.words if w.start_s < voiced_end_s - VOICED_MARGIN_S / 2]
@@ -409,19 +358,10 @@ class TranscriptionSession:
         return committed if len(words) * 2 < len(committed) else words
 
     async def _send_partial(self) -> None:
-        if not self.options.interim_results:
-            return
-        committed, tentative = self._agreement.committed, self._agreement.tentative
-        words = committed + tentative
-        text = " ".join(w.text for w in words)
-        if not words or text == self._shown_text:
-            return
-        self._shown_text = text
-        await self._emit(
-            self._update(
-                words, is_final=False, speech_final=False, stability=len(committed) / len(words)
-            )
-        )
+        if self.options.interim_results:
+            committed, tentative = self._agreement.committed, self._agreement.tentative
+            if (update := self._captions.partial(committed, tentative)) is not None:
+                await self._emit(update)
 
     async def _finish_segment(
         self, *, speech_final: bool, voiced_until_s: float | None = None
@@ -437,7 +377,7 @@ class TranscriptionSession:
         in_speech = self._endpointer.in_speech or speech_final
         if self._early is not None and self._early_final_current(voiced_until_s):
             words = self._early.words  # nobody spoke since it heard the segment
-        elif self._shown_text is not None or self._since_pass_s > 0 or in_speech:
+        elif self._captions.showing or self._since_pass_s > 0 or in_speech:
             ends_s = None if voiced_until_s is None else voiced_until_s + VOICED_MARGIN_S
             words = await self._final_hypothesis(until_s=ends_s)
         self._early = None
@@ -464,44 +404,18 @@ class TranscriptionSession:
         return words
 
     async def _send_final(self, words: list[Word], *, speech_final: bool) -> None:
-        # A segment with nothing shown and nothing heard produces no message at all; one that
-        # showed a partial always gets its final, even if empty, so the client can clear it.
-        if words or self._shown_text is not None:
-            await self._emit(
-                self._update(words, is_final=True, speech_final=speech_final, stability=1.0)
-            )
-            self._finals += 1
+        span = (self._segment_start_s, self._window.end_s)
+        update = self._captions.final(words, speech_final=speech_final, span=span)
+        if update is not None:
+            await self._emit(update)
         if words:
             self._history = (self._history + words)[-PROMPT_WORDS:]
             self._utterance_last_end_s = words[-1].end_s
-        self._segment_id = None
-        self._shown_text = None
-
-    def _update(
-        self, words: list[Word], *, is_final: bool, speech_final: bool, stability: float
-    ) -> SegmentUpdate:
-        if self._segment_id is None:
-            self._segment_no += 1
-            self._segment_id = f"{self.options.stream_id}-{self._segment_no}"
-        self._seq += 1
-        start = words[0].start_s if words else self._segment_start_s
-        end = words[-1].end_s if words else self._window.end_s
-        return SegmentUpdate(
-            segment_id=self._segment_id,
-            seq=self._seq,
-            is_final=is_final,
-            speech_final=speech_final,
-            stability=round(stability, 3),
-            text=" ".join(w.text for w in words),
-            start_s=round(start, 3),
-            end_s=round(end, 3),
-            words=tuple(words),
-        )
 
     def stats(self) -> StreamSummary:
         return StreamSummary(
             audio_received_s=round(self.audio_received_s, 3),
             audio_processed_s=round(self.audio_processed_s, 3),
-            segments=self._segment_no,
-            finals=self._finals,
+            segments=self._captions.segments,
+            finals=self._captions.finals,
         )

@@ -20,6 +20,8 @@ import onnxruntime
 from streaming.audio import SAMPLE_RATE, Pcm, empty_pcm
 
 WINDOW = 512  # samples per silero window at 16 kHz (32 ms)
+#: Audio kept before a detected speech onset: silero reports onsets a little late.
+PRE_ROLL_S = 0.3
 _CONTEXT = 64  # samples of the previous window the model sees
 _MODEL_FILE = "silero_vad_16k_sequence.onnx"
 

@@ -39,11 +39,12 @@ from streaming.guards import (
     is_hallucinated_segment,
 )
 from streaming.load import Priority
+from streaming.options import SessionOptions
 from streaming.recognizer import load_whisper, strip_padding
 from streaming.recording_session import Utterance, share_out, split_at_sentences
 from streaming.scheduler import InferenceScheduler
 from streaming.segment_cut import pause_cut, skipped_speech_end
-from streaming.session import SessionOptions, TranscriptionSession
+from streaming.session import TranscriptionSession
 from streaming.vad import (
     WINDOW,
     Boundary,
