@@ -72,6 +72,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--clips", type=Path, help="clips saved by --save-clips (default: decode here)")
     p.add_argument("--save-clips", type=Path, help="write the clips to this file and stop")
+    p.add_argument(
+        "--set",
+        choices=("speech", "meetings"),
+        default="speech",
+        help="speech: the shared speech set and the stand-up (the ladder's files); "
+        "meetings: eight scripted meetings (meeting_clip.py)",
+    )
     p.add_argument("--model", default=BUNDLED_MODEL, help="model folder (default: bundled)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--compute-type", default="int8")
@@ -91,13 +98,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def bench_clips() -> list[Clip]:
-    """The ladder's files, decoded here (needs the node's packages, espeak-ng and sox)."""
+def bench_clips(clip_set: str = "speech") -> list[Clip]:
+    """The files, decoded here (needs the node's packages, espeak-ng and sox)."""
     from ladder_bench import DATA_DIR
-    from meeting_clip import meeting_clip
+    from meeting_clip import meeting_clip, meeting_set
     from speech_set import DEFAULT_FILES, load_clips
 
-    return [*load_clips(DATA_DIR, DEFAULT_FILES), meeting_clip(BENCH_DIR / "out" / "meeting")]
+    meetings = BENCH_DIR / "out" / "meeting"
+    if clip_set == "meetings":
+        return meeting_set(meetings)
+    return [*load_clips(DATA_DIR, DEFAULT_FILES), meeting_clip(meetings)]
 
 
 @dataclass(slots=True)
@@ -295,11 +305,11 @@ def write_json(path: Path, report: dict[str, Any]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.save_clips:
-        save_clips(args.save_clips, bench_clips())
+        save_clips(args.save_clips, bench_clips(args.set))
         print(f"wrote {args.save_clips}", file=sys.stderr)
         return 0
     started = dt.datetime.now(dt.UTC)
-    clips = load_saved_clips(args.clips) if args.clips else bench_clips()
+    clips = load_saved_clips(args.clips) if args.clips else bench_clips(args.set)
     # A tree copied to another machine may carry a stale .git: --commit says what runs.
     git = {"commit": args.commit, "describe": "given with --commit"} if args.commit else git_info()
     commit = git["commit"]
