@@ -222,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             levels = asyncio.run(stenograph_ladder(node, clips, args.streams, args.stop_lag_s))
             if not args.skip_upload:
                 print("stenograph: upload ...", file=sys.stderr, flush=True)
-                report["upload"] = asyncio.run(run_upload(node, clips[-1], offline))
+                report["upload"] = asyncio.run(run_upload(node, clips[-1]))
         report["systems"]["stenograph"] = [
             summarise_level(lv, offline) | {"scheduler": json.loads(lv.settings["scheduler"])}
             for lv in levels
@@ -305,7 +305,9 @@ def render(report: dict[str, Any]) -> str:
             "",
             "## Upload on an idle node",
             "",
-            f"{u['file']} ({u['audio_s']:.1f} s): Stenograph batch mode {u['stenograph_s']:.2f} s "
+            f"{u['file']} ({u['audio_s']:.1f} s)"
+            + (f", medians of {u['rounds']} alternate runs" if "rounds" in u else "")
+            + f": Stenograph batch mode {u['stenograph_s']:.2f} s "
             f"({u['stenograph_speed']:.1f}× real time, WER {100 * u['stenograph_wer']:.1f} %); "
             f"offline faster-whisper beam 5 {u['offline_s']:.2f} s ({u['offline_speed']:.1f}×, "
             f"WER {100 * u['offline_wer']:.1f} %): ratio {u['ratio']:.2f}.",
