@@ -345,8 +345,13 @@ class TestGuards:
 
     def test_unlikely_trailing_words_are_dropped(self) -> None:
         heard = words("and so my fellow Americans")
-        invented = [Word("Thank", 3.0, 3.2, 0.05), Word("you.", 3.2, 3.4, 0.1)]
+        invented = [Word("Thank", 3.0, 3.2, 0.02), Word("you.", 3.2, 3.4, 0.03)]
         assert drop_unlikely_tail([*heard, *invented]) == heard
+
+    def test_a_last_word_said_unclearly_is_kept(self) -> None:
+        # tiny.en gave "night" 0.11-0.25 in "Saturday night." decoded as one turn.
+        said = [*words("on Saturday"), Word("night.", 1.0, 1.3, 0.11)]
+        assert drop_unlikely_tail(said) == said
 
     def test_an_unlikely_word_inside_the_text_is_kept(self) -> None:
         ws = [*words("ask not"), Word("wot", 1.0, 1.2, 0.01), *words("your country", 1.2)]
