@@ -109,8 +109,7 @@ class RecordingSession(TranscriptionSession):
     ) -> None:
         """The open utterance joins the window; Finalize and Close also flush everything."""
         in_speech = self._endpointer.in_speech or speech_final
-        voiced_s = self._endpointer.last_voiced_s if voiced_until_s is None else voiced_until_s
-        end_s = min(self._window.end_s, voiced_s + VOICED_MARGIN_S)
+        end_s = min(self._window.end_s, self._speech_end_s(voiced_until_s) + VOICED_MARGIN_S)
         if in_speech and end_s - self._segment_start_s >= 0.1:
             self._gathered.append(
                 Utterance(self._segment_start_s, end_s, speech_final, self._started)

@@ -202,12 +202,17 @@ class TranscriptionSession:
         """An early final pass heard all of the open segment's speech: nobody spoke after
         it, up to `voiced_until_s` (default: the last voiced audio so far)."""
         early = self._early
-        until_s = self._endpointer.last_voiced_s if voiced_until_s is None else voiced_until_s
+        until_s = self._speech_end_s(voiced_until_s)
         return (
             early is not None
             and early.segment_start_s == self._segment_start_s
             and early.last_voiced_s >= until_s
         )
+
+    def _speech_end_s(self, voiced_until_s: float | None) -> float:
+        """Where the open segment's speech ended: `voiced_until_s` where an utterance end
+        found it, else the last voiced audio so far."""
+        return self._endpointer.last_voiced_s if voiced_until_s is None else voiced_until_s
 
     def _in_pause(self) -> bool:
         """Silent for half the endpointing silence: the utterance may be ending."""
@@ -375,11 +380,11 @@ class TranscriptionSession:
         # In speech, the open segment has audio even if the last partial pass showed nothing;
         # so has an utterance that just ended (even right after a pass, with nothing shown).
         in_speech = self._endpointer.in_speech or speech_final
-        if self._early is not None and self._early_final_current(voiced_until_s):
+        speech_end_s = self._speech_end_s(voiced_until_s)
+        if self._early is not None and self._early_final_current(speech_end_s):
             words = self._early.words  # nobody spoke since it heard the segment
         elif self._captions.showing or self._since_pass_s > 0 or in_speech:
-            ends_s = None if voiced_until_s is None else voiced_until_s + VOICED_MARGIN_S
-            words = await self._final_hypothesis(until_s=ends_s)
+            words = await self._final_hypothesis(until_s=speech_end_s + VOICED_MARGIN_S)
         self._early = None
         await self._send_final(words, speech_final=speech_final)
         if speech_final and self._utterance_last_end_s is not None:
