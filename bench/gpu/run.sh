@@ -2,6 +2,7 @@
 # On the GPU machine lent by `device`, in the repository root (see bench/gpu/README.md):
 #   bash bench/gpu/run.sh receive-a          # call 1, carrying .gpu/a
 #   bash bench/gpu/run.sh ladder ARGS...     # call 2 (machine still warm), carrying .gpu/b
+#   bash bench/gpu/run.sh ladders K PREFIX ARGS...  # or K ladders at once, sharing the GPU
 set -euo pipefail
 STAGE=/tmp/stenograph-gpu
 SITE=$STAGE/site
@@ -36,7 +37,10 @@ receive-a)
   PYTHONPATH=$SITE python3 -c 'import ctranslate2 as c; print("ctranslate2", c.__version__,
     "cuda devices", c.get_cuda_device_count(), sorted(c.get_supported_compute_types("cuda")))'
   ;;
-ladder)
+ladder | ladders)
+  # ladders K PREFIX ARGS...: K ladders at once, as K node processes would share one card,
+  # each writing PREFIX-pI.{json,md}.
+  mode=$1
   shift
   test -f "$STAGE/model.bin.00" || { echo "call 1 (receive-a) did not run on this machine"; exit 3; }
   mkdir -p "$STAGE/tiny.en"
@@ -52,11 +56,26 @@ ladder)
     > "$SITE/av/__init__.py"
   cuda_libs
   export PYTHONPATH=$SITE PYTHONUNBUFFERED=1
-  python3 bench/engine_ladder.py --clips .gpu/b/clips.npz --model "$STAGE/tiny.en" \
-    --device cuda --compute-type float16 "$@"
+  ladder=(python3 bench/engine_ladder.py --clips .gpu/b/clips.npz --model "$STAGE/tiny.en"
+    --device cuda --compute-type float16)
+  if [ "$mode" = ladder ]; then
+    "${ladder[@]}" "$@"
+  else
+    count=$1 prefix=$2
+    shift 2
+    pids=()
+    for i in $(seq 1 "$count"); do
+      "${ladder[@]}" "$@" --out "$prefix-p$i" > "$STAGE/ladder-p$i.log" 2>&1 &
+      pids+=($!)
+    done
+    status=0
+    for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+    tail -n 40 "$STAGE"/ladder-p*.log
+    exit $status
+  fi
   ;;
 *)
-  echo "usage: $0 receive-a | ladder ARGS..." >&2
+  echo "usage: $0 receive-a | ladder ARGS... | ladders K PREFIX ARGS..." >&2
   exit 2
   ;;
 esac
