@@ -154,7 +154,7 @@ class WhisperRecognizer:
         self._tokenizers: dict[str, tuple[Tokenizer, list[int]]] = {}
         self._lock = threading.Lock()
 
-    def _tokenizer(self, language: str) -> tuple[Tokenizer, list[int]]:
+    def tokenizer(self, language: str) -> tuple[Tokenizer, list[int]]:
         """The tokenizer for `language` and the tokens Whisper suppresses by default."""
         with self._lock:
             if language not in self._tokenizers:
@@ -185,7 +185,7 @@ class WhisperRecognizer:
         """The last tokens of `text`, cut to a multiple of `PROMPT_TOKEN_STEP`."""
         if not text.strip():
             return ()
-        tokens = self._tokenizer(language)[0].encode(" " + text.strip())
+        tokens = self.tokenizer(language)[0].encode(" " + text.strip())
         keep = min(MAX_PROMPT_TOKENS, len(tokens) // PROMPT_TOKEN_STEP * PROMPT_TOKEN_STEP)
         return tuple(tokens[len(tokens) - keep :]) if keep else ()
 
@@ -203,7 +203,7 @@ class WhisperRecognizer:
         0.3 s for a 6 s window), which stalled every stream's captions behind it, and the
         segment's final pass decides anyway.
         """
-        tokenizer, suppressed = self._tokenizer(language)
+        tokenizer, suppressed = self.tokenizer(language)
         words: list[list[Word]] = [[] for _ in requests]
         retried = [False] * len(requests)
         offsets = [0.0] * len(requests)

@@ -306,7 +306,7 @@ async def test_a_pass_whose_stream_went_away_is_never_run(
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
     model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
-    return model._tokenizer("en")[0]
+    return model.tokenizer("en")[0]
 
 
 class TestEarlyStop:

@@ -3,6 +3,7 @@
 #   bash bench/gpu/run.sh receive-a          # call 1, carrying .gpu/a
 #   bash bench/gpu/run.sh ladder ARGS...     # call 2 (machine still warm), carrying .gpu/b
 #   bash bench/gpu/run.sh ladders K PREFIX ARGS...  # or K ladders at once, sharing the GPU
+#   bash bench/gpu/run.sh profile ARGS...    # or one pass piece by piece (bench/pass_profile.py)
 set -euo pipefail
 STAGE=/tmp/stenograph-gpu
 SITE=$STAGE/site
@@ -26,6 +27,24 @@ cuda_libs() {
   fi
 }
 
+receive_b() {
+  # Call 2: the model's second half, the pure-Python wheels, the VAD and the clips.
+  test -f "$STAGE/model.bin.00" || { echo "call 1 (receive-a) did not run on this machine"; exit 3; }
+  mkdir -p "$STAGE/tiny.en"
+  cat "$STAGE/model.bin.00" .gpu/b/model/model.bin.01 > "$STAGE/tiny.en/model.bin"
+  cp .gpu/b/model/config.json .gpu/b/model/tokenizer.json .gpu/b/model/vocabulary.txt "$STAGE/tiny.en/"
+  python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" .gpu/b/wheels/*.whl
+  cp -r .gpu/b/silero_vad "$SITE/"
+  # PyAV has no wheel here: faster-whisper and streaming/audio.py import it, but the ladder
+  # feeds decoded PCM and never calls it. Any use fails loudly.
+  mkdir -p "$SITE/av"
+  printf '%s\n' '"""Stand-in: PyAV is not installed on this machine."""' \
+    'def __getattr__(name):' '    raise ImportError(f"PyAV is not installed here (av.{name})")' \
+    > "$SITE/av/__init__.py"
+  cuda_libs
+  export PYTHONPATH=$SITE PYTHONUNBUFFERED=1
+}
+
 case "${1:-}" in
 receive-a)
   mkdir -p "$SITE"
@@ -42,20 +61,7 @@ ladder | ladders)
   # each writing PREFIX-pI.{json,md}.
   mode=$1
   shift
-  test -f "$STAGE/model.bin.00" || { echo "call 1 (receive-a) did not run on this machine"; exit 3; }
-  mkdir -p "$STAGE/tiny.en"
-  cat "$STAGE/model.bin.00" .gpu/b/model/model.bin.01 > "$STAGE/tiny.en/model.bin"
-  cp .gpu/b/model/config.json .gpu/b/model/tokenizer.json .gpu/b/model/vocabulary.txt "$STAGE/tiny.en/"
-  python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" .gpu/b/wheels/*.whl
-  cp -r .gpu/b/silero_vad "$SITE/"
-  # PyAV has no wheel here: faster-whisper and streaming/audio.py import it, but the ladder
-  # feeds decoded PCM and never calls it. Any use fails loudly.
-  mkdir -p "$SITE/av"
-  printf '%s\n' '"""Stand-in: PyAV is not installed on this machine."""' \
-    'def __getattr__(name):' '    raise ImportError(f"PyAV is not installed here (av.{name})")' \
-    > "$SITE/av/__init__.py"
-  cuda_libs
-  export PYTHONPATH=$SITE PYTHONUNBUFFERED=1
+  receive_b
   ladder=(python3 bench/engine_ladder.py --clips .gpu/b/clips.npz --model "$STAGE/tiny.en"
     --device cuda --compute-type float16)
   if [ "$mode" = ladder ]; then
@@ -74,8 +80,14 @@ ladder | ladders)
     exit $status
   fi
   ;;
+profile)
+  shift
+  receive_b
+  python3 bench/pass_profile.py --clips .gpu/b/clips.npz --model "$STAGE/tiny.en" \
+    --device cuda --compute-type float16 "$@"
+  ;;
 *)
-  echo "usage: $0 receive-a | ladder ARGS... | ladders K PREFIX ARGS..." >&2
+  echo "usage: $0 receive-a | ladder ARGS... | ladders K PREFIX ARGS... | profile ARGS..." >&2
   exit 2
   ;;
 esac
