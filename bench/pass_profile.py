@@ -39,9 +39,9 @@ from streaming.batch_pass import (  # noqa: E402
     MAX_INITIAL_TIMESTAMP_INDEX,
     PREPEND_PUNCTUATIONS,
     PassRequest,
-    _features,
     decode_batch,
     token_budget,
+    window_features,
 )
 from streaming.recognizer import BUNDLED_MODEL, WhisperRecognizer  # noqa: E402
 
@@ -90,7 +90,7 @@ def profile_pieces(
 ) -> dict[str, float]:
     model = recognizer.model
     tokenizer, suppressed = recognizer.tokenizer("en")
-    features = _features(model, requests, True)
+    features = window_features(model, requests, True)
     encoded = model.model.encode(ctranslate2.StorageView.from_array(features))
     prompts = [model.get_prompt(tokenizer, []) for _ in requests]
     max_length = len(prompts[0]) + token_budget(requests[0].audio_s)
@@ -121,7 +121,7 @@ def profile_pieces(
         )
 
     calls: dict[str, Callable[[], object]] = {
-        "features": lambda: _features(model, requests, True),
+        "features": lambda: window_features(model, requests, True),
         "encode": lambda: model.model.encode(ctranslate2.StorageView.from_array(features)),
         "generate_beam5": lambda: generate(5),
         "generate_greedy": lambda: generate(1),

@@ -42,6 +42,12 @@ PADDING_KEPT_FRAMES = 800
 #: that fails is kept as heard rather than redone (the segment's final decides).
 PARTIAL_PADDING_FRAMES = 400
 WHISPER_FRAMES = 3000
+#: What padding sounds like. Whisper was trained on audio padded with digital silence, whose
+#: log-mel is the floor the feature extractor clamps to: 8 decades below the window's peak,
+#: which its normalisation ((x + 4) / 4) puts 2 below the peak. faster-whisper pads features
+#: with 0 instead, far louder than any silence. Padding with the floor took live WER on the
+#: eight scripted meetings from 13.0 to 12.3 %, and from 19.3 to 17.7 % with other voices.
+SILENCE_BELOW_PEAK = 2.0
 HOP_SAMPLES = 160
 #: Speech rarely exceeds ~5 tokens per second; a decoder that produces far more is looping
 #: (seen: "We'll see you next time" x40 on a 0.5 s tail). The cap bounds the damage and cost.
@@ -88,13 +94,22 @@ class PassOutput:
     resume_s: float | None = None
 
 
-def _features(model: WhisperModel, requests: Sequence[PassRequest], final: bool) -> np.ndarray:
+def silence_level(mel: np.ndarray) -> float:
+    """The normalised log-mel of digital silence in a window whose features are `mel`."""
+    return float(mel.max()) - SILENCE_BELOW_PEAK if mel.size else 0.0
+
+
+def window_features(
+    model: WhisperModel, requests: Sequence[PassRequest], final: bool
+) -> np.ndarray:
+    """Each request's log-mel, padded with silence to the batch's longest window."""
     frames = max(window_frames(r.audio, final=final) for r in requests)
     mels = [model.feature_extractor(r.audio) for r in requests]
     batch = np.zeros((len(requests), mels[0].shape[0], frames), np.float32)
     for i, (r, mel) in enumerate(zip(requests, mels, strict=True)):
         content = min(r.audio.size // HOP_SAMPLES, frames)
         batch[i, :, :content] = mel[:, :content]
+        batch[i, :, content:] = silence_level(mel[:, :content])
     return batch
 
 
@@ -148,7 +163,7 @@ def decode_batch(
     final: bool,
 ) -> list[PassOutput]:
     """Words for every request, from one encoder, one decoder and one alignment call."""
-    features = _features(model, requests, final)
+    features = window_features(model, requests, final)
     encoded = model.model.encode(ctranslate2.StorageView.from_array(features))
     prompts = [model.get_prompt(tokenizer, list(r.prompt_tokens)) for r in requests]
     budgets = [token_budget(r.audio_s) for r in requests]

@@ -27,6 +27,7 @@ from streaming.batch_pass import (
     PassRequest,
     decode_batch,
     heard_words,
+    silence_level,
     token_budget,
 )
 from streaming.events import Word
@@ -61,6 +62,17 @@ def strip_padding(features: np.ndarray) -> np.ndarray:
     return features[..., : min(frames + frames % 2, features.shape[-1])]
 
 
+def pad_with_silence(features: np.ndarray) -> np.ndarray:
+    """`pad_or_trim`'s zero padding replaced by the log-mel of silence (`SILENCE_BELOW_PEAK`)."""
+    voiced = np.flatnonzero(np.any(features != 0.0, axis=-2))
+    if not voiced.size:
+        return features
+    content = int(voiced[-1]) + 1
+    padded = features.copy()
+    padded[..., content:] = silence_level(features[..., :content])
+    return padded
+
+
 class ShortWindowWhisperModel(WhisperModel):  # type: ignore[misc]
     """faster-whisper whose single-call path also encodes the audio plus 8 s of padding.
 
@@ -80,8 +92,8 @@ class ShortWindowWhisperModel(WhisperModel):  # type: ignore[misc]
 
     def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
         if not getattr(self._call, "padded", False):
-            features = np.ascontiguousarray(strip_padding(features))
-        return super().encode(features)
+            features = strip_padding(features)
+        return super().encode(np.ascontiguousarray(pad_with_silence(features)))
 
 
 def resolve_model(name: str) -> tuple[str, str]:
