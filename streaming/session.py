@@ -266,7 +266,6 @@ class TranscriptionSession:
         from_s = pass_start_s(
             segment_start_s=self._segment_start_s,
             voiced_end_s=voiced_end_s,
-            last_said_s=self._history[-1].end_s if self._history else None,
             continues_cut=self._continues_cut,
             committed=self._agreement.committed,
             final=final,

@@ -6,8 +6,6 @@ import pytest
 
 from streaming.events import Word
 from streaming.pass_context import (
-    CONTEXT_MAX_SEGMENT_S,
-    CONTEXT_MAX_SILENCE_S,
     CONTEXT_S,
     PROMPT_WORDS,
     WHISPER_WINDOW_S,
@@ -28,7 +26,6 @@ def start(**kwargs: object) -> float:
     plan: dict[str, object] = {
         "segment_start_s": 20.0,
         "voiced_end_s": 22.0,
-        "last_said_s": 19.0,
         "continues_cut": False,
         "committed": [],
         "final": True,
@@ -38,24 +35,19 @@ def start(**kwargs: object) -> float:
 
 
 class TestFinalPasses:
-    def test_a_short_utterance_right_after_speech_hears_the_conversation_before_it(self) -> None:
-        assert start() == pytest.approx(20.0 - CONTEXT_S)
+    def test_a_segment_hears_only_itself(self) -> None:
+        # Right after other speech too: with silence padding, context audio no longer helped.
+        assert start() == 20.0
+        assert start(voiced_end_s=29.0) == 20.0
 
-    def test_after_a_long_silence_it_hears_only_itself(self) -> None:
-        # Whisper would stretch the first word back into the silence and lose it as context.
-        assert start(last_said_s=20.0 - CONTEXT_MAX_SILENCE_S - 0.1) == 20.0
-        assert start(last_said_s=None) == 20.0
+    def test_the_part_after_a_long_segments_cut_hears_the_audio_before_the_cut(self) -> None:
+        assert start(voiced_end_s=29.0, continues_cut=True) == pytest.approx(20.0 - CONTEXT_S)
 
-    def test_a_long_segment_carries_its_own_context(self) -> None:
-        assert start(voiced_end_s=20.0 + CONTEXT_MAX_SEGMENT_S + 0.5) == 20.0
-
-    def test_the_part_after_a_long_segments_cut_always_gets_context(self) -> None:
-        assert start(voiced_end_s=29.0, last_said_s=None, continues_cut=True) == pytest.approx(
-            20.0 - CONTEXT_S
-        )
+    def test_partials_never_hear_audio_before_the_segment(self) -> None:
+        assert start(final=False, continues_cut=True) == 20.0
 
     def test_a_redone_isolated_pass_hears_the_segment_alone(self) -> None:
-        assert start(isolated=True) == 20.0
+        assert start(continues_cut=True, isolated=True) == 20.0
 
     def test_context_never_pushes_the_pass_past_one_whisper_window(self) -> None:
         end = 20.0 - CONTEXT_S + WHISPER_WINDOW_S + 1.0
