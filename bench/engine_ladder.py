@@ -66,6 +66,7 @@ from streaming.recognizer import BUNDLED_MODEL, resolve_model  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 CHUNK_S, TAIL_S, GAP_S, KEEP_UP_S = 0.1, 1.5, 0.5, 3.0
+CLIP_SETS = ("speech", "meetings", "meetings-b", "meetings-c")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -74,10 +75,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--save-clips", type=Path, help="write the clips to this file and stop")
     p.add_argument(
         "--set",
-        choices=("speech", "meetings"),
+        choices=CLIP_SETS,
         default="speech",
         help="speech: the shared speech set and the stand-up (the ladder's files); "
-        "meetings: eight scripted meetings (meeting_clip.py)",
+        "meetings: eight scripted meetings (meeting_clip.py); meetings-b, meetings-c: "
+        "the same in other voices",
     )
     p.add_argument("--model", default=BUNDLED_MODEL, help="model folder (default: bundled)")
     p.add_argument("--device", default="cpu")
@@ -105,8 +107,8 @@ def bench_clips(clip_set: str = "speech") -> list[Clip]:
     from speech_set import DEFAULT_FILES, load_clips
 
     meetings = BENCH_DIR / "out" / "meeting"
-    if clip_set == "meetings":
-        return meeting_set(meetings)
+    if clip_set.startswith("meetings"):
+        return meeting_set(meetings, clip_set.removeprefix("meetings").lstrip("-") or "a")
     return [*load_clips(DATA_DIR, DEFAULT_FILES), meeting_clip(meetings)]
 
 

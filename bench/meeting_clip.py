@@ -141,10 +141,29 @@ def meeting_clip(cache_dir: Path) -> Clip:
     )
 
 
-def meeting_set(cache_dir: Path) -> list[Clip]:
-    """Eight meetings: the stand-up, the notes benchmark's four, and `MORE_MEETINGS`."""
+#: The same eight meetings in other espeak-ng voices (`meeting_set(voices=...)`): a WER change
+#: measured on one voice set can be a few words that tiny.en flips on those voices.
+OTHER_VOICES: dict[str, dict[str, str]] = {
+    "b": {"en-us+f3": "en-us+f2", "en-gb": "en-gb-scotland", "en-us": "en-029",
+          "en-gb-x-rp": "en-gb-x-gbcwmd"},
+    "c": {"en-us+f3": "en-gb+f4", "en-gb": "en-gb-x-gbclan", "en-us": "en-us+m3",
+          "en-gb-x-rp": "en-us+m7"},
+}  # fmt: skip
+
+
+def meeting_set(cache_dir: Path, voices: str = "a") -> list[Clip]:
+    """Eight meetings: the stand-up, the notes benchmark's four, and `MORE_MEETINGS`, in
+    their own voices ("a") or in one of `OTHER_VOICES` (names then end in "_b", "_c")."""
     from notes_meetings import MEETINGS
 
-    notes = [scripted_clip(m.meeting_id, m.voices, m.script, cache_dir) for m in MEETINGS]
-    more = [scripted_clip(n, v, s, cache_dir) for n, (v, s) in MORE_MEETINGS.items()]
-    return [meeting_clip(cache_dir), *notes, *more]
+    plans: list[tuple[str, Mapping[str, str], Script]] = [("standup", VOICES, SCRIPT)]
+    plans += [(m.meeting_id, m.voices, m.script) for m in MEETINGS]
+    plans += [(n, v, s) for n, (v, s) in MORE_MEETINGS.items()]
+    if voices == "a":
+        clips = [scripted_clip(n, v, s, cache_dir) for n, v, s in plans]
+        return [dataclasses.replace(clips[0], name="standup_meeting"), *clips[1:]]
+    swap = OTHER_VOICES[voices]
+    return [
+        scripted_clip(f"{n}_{voices}", {who: swap.get(x, x) for who, x in v.items()}, s, cache_dir)
+        for n, v, s in plans
+    ]

@@ -133,6 +133,12 @@ class InferenceScheduler:
     def queued(self) -> int:
         return len(self._pending)
 
+    @property
+    def idle(self) -> bool:
+        """No pass is queued or running."""
+        with self._ready:
+            return not self._pending and self._running == 0
+
     def calibrate(self) -> float:
         """Time one encoder pass (blocking) and take a new stream's cost from it until streams
         are measured: a constant would admit a burst of connects that a slower machine cannot
