@@ -103,7 +103,8 @@ MORE_MEETINGS: dict[str, tuple[dict[str, str], Script]] = {
 
 
 def _script_key(voices: Mapping[str, str], script: Script, gap_s: float) -> str:
-    text = repr((sorted(voices.items()), tuple(script), gap_s))
+    # "repeatable": clips made before espeak_wav's dither was seeded sound slightly different.
+    text = repr((sorted(voices.items()), tuple(script), gap_s, "repeatable"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -30,6 +30,10 @@ def espeak_wav(text: str, out: Path, voice: str = "en-us", words_per_minute: int
     subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", str(raw), text], check=True
     )
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
+    # -R: the same dither noise on every run and machine (sox seeds it randomly otherwise),
+    # so a spec or a benchmark hears the same samples each time.
+    subprocess.run(
+        ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True
+    )
     raw.unlink()
     return out
