@@ -1,5 +1,4 @@
-"""Where a live segment that never pauses long enough to end is cut, and whether its words
-can stand without a final pass.
+"""Where a live segment that never pauses long enough to end is cut.
 
 A monologue, or a conversation whose pauses stay under the endpointing silence, grows past
 `max_segment_s`; the session then finalises its committed words up to a cut and trims the
@@ -21,12 +20,6 @@ SENTENCE_END = (".", "?", "!")
 #: A long segment is cut where it pauses most, but not before this share of `max_segment_s`:
 #: a cascade of tiny finals would cost a final pass each and lose the words' context.
 MIN_CUT_SHARE = 1 / 3
-#: Voiced audio between two committed words: the greedy partials skipped words there (on two
-#: overlapping speakers, "Neither did I. Okay, then I thought, you know" was in none of them),
-#: and committed words are never decoded again, so a long segment's part that holds such a
-#: gap gets a final pass however busy the node. (Cutting at once when a gap appears showed
-#: the words sooner but cost 2 points of WER on the pyannote sample: more cuts, more losses.)
-MAX_SKIPPED_SPEECH_S = 0.6
 
 
 def pause_cut(
@@ -52,19 +45,3 @@ def pause_cut(
     near = [(n, at) for p, n, at in pauses if p <= floor + PAUSE_TIE]
     ends = [(n, at) for n, at in near if words[n - 1].text.endswith(SENTENCE_END)]
     return max(ends or near)
-
-
-def skipped_speech_end(
-    words: list[Word], since_s: float, voice: VoiceActivityTrace, threshold: float, min_s: float
-) -> float | None:
-    """Where the last stretch of speech that `words` skipped ends: a gap between two of them
-    (or between `since_s` and the first) holding at least `min_s` of voiced windows; None if
-    there is none. (Per gap, not summed: silero's probability stays up for a window or two
-    after each word, which adds up over many short gaps.)"""
-    edges = [since_s] + [t for w in words for t in (w.start_s, w.end_s)]
-    skipped = [
-        gap_end
-        for gap_start, gap_end in zip(edges[::2], edges[1::2], strict=False)
-        if gap_end > gap_start and voice.voiced_s(gap_start, gap_end, threshold) >= min_s
-    ]
-    return skipped[-1] if skipped else None

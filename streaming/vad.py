@@ -171,11 +171,6 @@ class VoiceActivityTrace:
         hi = min(self._windows_seen - 1, int(np.floor(to_s * SAMPLE_RATE / WINDOW - 0.5)))
         return [(k, self._probs[k - first]) for k in range(lo, hi + 1)]
 
-    def voiced_s(self, from_s: float, to_s: float, threshold: float) -> float:
-        """Seconds of windows in [from_s, to_s] whose probability reaches `threshold`."""
-        voiced = sum(1 for _, p in self._held(from_s, to_s) if p >= threshold)
-        return voiced * WINDOW / SAMPLE_RATE
-
     def quietest(self, from_s: float, to_s: float) -> tuple[float, float] | None:
         """(probability, middle in stream seconds) of the least speech-like window whose middle
         lies in [from_s, to_s], or None if the trace holds none there."""

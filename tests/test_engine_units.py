@@ -43,7 +43,7 @@ from streaming.options import SessionOptions
 from streaming.recognizer import load_whisper, pad_with_silence, strip_padding
 from streaming.recording_session import Utterance, share_out, split_at_sentences
 from streaming.scheduler import InferenceScheduler
-from streaming.segment_cut import pause_cut, skipped_speech_end
+from streaming.segment_cut import pause_cut
 from streaming.session import TranscriptionSession
 from streaming.vad import (
     WINDOW,
@@ -249,12 +249,6 @@ class TestVoiceActivityTrace:
         prob, middle_s = trace.quietest(at(0), at(25)) or (None, 0.0)
         assert prob == 0.9 and middle_s > at(10), "only the loud windows are still held"
 
-    def test_voiced_seconds_count_windows_at_or_above_the_threshold(self) -> None:
-        trace = VoiceActivityTrace(capacity_s=30.0)
-        trace.extend([0.9] * 10 + [0.1] * 10 + [0.5] * 5)
-        assert trace.voiced_s(at(0), at(25), threshold=0.5) == pytest.approx(15 * WINDOW_S)
-        assert trace.voiced_s(at(10), at(20), threshold=0.5) == 0.0
-
 
 class TestLongSegmentCut:
     """Where a live segment that never pauses long enough to end is cut."""
@@ -291,17 +285,6 @@ class TestLongSegmentCut:
         said = words("a b c d")
         cut, at_s = pause_cut(said[:3], said[3:], VoiceActivityTrace(30.0), earliest_s=0.0)
         assert cut == 3 and at_s == pytest.approx(1.2)
-
-    def test_speech_the_words_skipped_is_found_per_gap(self) -> None:
-        probs = [0.9] * round(4.0 / WINDOW_S)
-        said = [Word("hello", 0.0, 0.5, 0.9), Word("there", 0.55, 1.0, 0.9)]
-        said += [Word("you", 2.0, 2.3, 0.9)]  # a second of speech between "there" and "you"
-        trace = self.trace(probs)
-        assert skipped_speech_end(said, 0.0, trace, threshold=0.5, min_s=0.6) == 2.0
-        assert skipped_speech_end(said, 0.0, trace, threshold=0.5, min_s=1.2) is None
-        assert skipped_speech_end(said[2:], 0.0, trace, 0.5, min_s=1.2) == 2.0, "before the first"
-        quiet = self.trace([0.1] * round(4.0 / WINDOW_S))  # a pause is not skipped speech
-        assert skipped_speech_end(said, 0.0, quiet, threshold=0.5, min_s=0.6) is None
 
 
 # -- guards -----------------------------------------------------------------------------------
