@@ -157,12 +157,13 @@ def meeting_set(cache_dir: Path, voices: str = "a") -> list[Clip]:
     their own voices ("a") or in one of `OTHER_VOICES` (names then end in "_b", "_c")."""
     from notes_meetings import MEETINGS
 
-    plans: list[tuple[str, Mapping[str, str], Script]] = [("standup", VOICES, SCRIPT)]
-    plans += [(m.meeting_id, m.voices, m.script) for m in MEETINGS]
+    plans: list[tuple[str, Mapping[str, str], Script]] = [
+        (m.meeting_id, m.voices, m.script) for m in MEETINGS
+    ]
     plans += [(n, v, s) for n, (v, s) in MORE_MEETINGS.items()]
     if voices == "a":
-        clips = [scripted_clip(n, v, s, cache_dir) for n, v, s in plans]
-        return [dataclasses.replace(clips[0], name="standup_meeting"), *clips[1:]]
+        return [meeting_clip(cache_dir), *(scripted_clip(*plan, cache_dir) for plan in plans)]
+    plans.insert(0, ("standup", VOICES, SCRIPT))
     swap = OTHER_VOICES[voices]
     return [
         scripted_clip(f"{n}_{voices}", {who: swap.get(x, x) for who, x in v.items()}, s, cache_dir)

@@ -26,7 +26,6 @@ import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from typing import Any  # noqa: E402
 
-import ctranslate2  # noqa: E402
 import numpy as np  # noqa: E402
 from engine_ladder import bench_clips, gpu_query  # noqa: E402
 from report import git_info, machine_info  # noqa: E402
@@ -34,13 +33,11 @@ from speech_set import RATE, load_saved_clips  # noqa: E402
 
 from streaming import load_whisper  # noqa: E402
 from streaming.batch_pass import (  # noqa: E402
-    APPEND_PUNCTUATIONS,
-    HOP_SAMPLES,
-    MAX_INITIAL_TIMESTAMP_INDEX,
-    PREPEND_PUNCTUATIONS,
     PassRequest,
+    add_word_times,
     decode_batch,
-    token_budget,
+    encode,
+    generate,
     window_features,
 )
 from streaming.recognizer import BUNDLED_MODEL, WhisperRecognizer  # noqa: E402
@@ -91,40 +88,27 @@ def profile_pieces(
     model = recognizer.model
     tokenizer, suppressed = recognizer.tokenizer("en")
     features = window_features(model, requests, True)
-    encoded = model.model.encode(ctranslate2.StorageView.from_array(features))
-    prompts = [model.get_prompt(tokenizer, []) for _ in requests]
-    max_length = len(prompts[0]) + token_budget(requests[0].audio_s)
+    encoded = encode(model, features)
 
-    def generate(beam_size: int) -> Any:
-        return model.model.generate(
-            encoded,
-            prompts,
-            beam_size=beam_size,
-            max_length=max_length,
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=suppressed,
-            max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
+    def decoder(beam_size: int) -> list[Any]:
+        return generate(
+            model, tokenizer, requests, encoded, beam_size=beam_size, suppress_tokens=suppressed
         )
 
-    results = generate(5)
-    frames = [r.audio.size // HOP_SAMPLES for r in requests]
+    results = decoder(5)
 
     def align() -> None:
         segments = [
             [{"seek": 0, "start": 0.0, "end": r.audio_s, "tokens": list(res.sequences_ids[0])}]
             for r, res in zip(requests, results, strict=True)
         ]
-        model.add_word_timestamps(
-            segments, tokenizer, encoded, frames, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0
-        )
+        add_word_times(model, tokenizer, requests, encoded, segments)
 
     calls: dict[str, Callable[[], object]] = {
         "features": lambda: window_features(model, requests, True),
-        "encode": lambda: model.model.encode(ctranslate2.StorageView.from_array(features)),
-        "generate_beam5": lambda: generate(5),
-        "generate_greedy": lambda: generate(1),
+        "encode": lambda: encode(model, features),
+        "generate_beam5": lambda: decoder(5),
+        "generate_greedy": lambda: decoder(1),
         "align": align,
         "final_pass": lambda: decode_batch(
             model, tokenizer, requests, beam_size=5, suppress_tokens=suppressed, final=True

@@ -153,6 +153,56 @@ def split_by_timestamps(
     return segments, resume_s
 
 
+def encode(model: WhisperModel, features: np.ndarray) -> ctranslate2.StorageView:
+    return model.model.encode(ctranslate2.StorageView.from_array(features))
+
+
+def generate(
+    model: WhisperModel,
+    tokenizer: Tokenizer,
+    requests: Sequence[PassRequest],
+    encoded: ctranslate2.StorageView,
+    *,
+    beam_size: int,
+    suppress_tokens: Sequence[int],
+) -> list[Any]:
+    """One decoder call for the batch, each request prompted with its own tokens and given
+    the token budget of the longest."""
+    prompts = [model.get_prompt(tokenizer, list(r.prompt_tokens)) for r in requests]
+    return list(
+        model.model.generate(
+            encoded,
+            prompts,
+            beam_size=beam_size,
+            max_length=len(prompts[0]) + max(token_budget(r.audio_s) for r in requests),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(suppress_tokens),
+            max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
+        )
+    )
+
+
+def add_word_times(
+    model: WhisperModel,
+    tokenizer: Tokenizer,
+    requests: Sequence[PassRequest],
+    encoded: ctranslate2.StorageView,
+    segmented: list[list[dict[str, Any]]],
+) -> None:
+    """Word timings for every request's segments, from one alignment call."""
+    model.add_word_timestamps(
+        segmented,
+        tokenizer,
+        encoded,
+        [min(r.audio.size // HOP_SAMPLES, WHISPER_FRAMES) for r in requests],
+        PREPEND_PUNCTUATIONS,
+        APPEND_PUNCTUATIONS,
+        0.0,
+    )
+
+
 def decode_batch(
     model: WhisperModel,
     tokenizer: Tokenizer,
@@ -163,21 +213,11 @@ def decode_batch(
     final: bool,
 ) -> list[PassOutput]:
     """Words for every request, from one encoder, one decoder and one alignment call."""
-    features = window_features(model, requests, final)
-    encoded = model.model.encode(ctranslate2.StorageView.from_array(features))
-    prompts = [model.get_prompt(tokenizer, list(r.prompt_tokens)) for r in requests]
-    budgets = [token_budget(r.audio_s) for r in requests]
-    results = model.model.generate(
-        encoded,
-        prompts,
-        beam_size=beam_size,
-        max_length=len(prompts[0]) + max(budgets),
-        return_scores=True,
-        return_no_speech_prob=True,
-        suppress_blank=True,
-        suppress_tokens=list(suppress_tokens),
-        max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
+    encoded = encode(model, window_features(model, requests, final))
+    results = generate(
+        model, tokenizer, requests, encoded, beam_size=beam_size, suppress_tokens=suppress_tokens
     )
+    budgets = [token_budget(r.audio_s) for r in requests]
     segmented: list[list[dict[str, Any]]] = []
     runaway: list[bool] = []
     resumes: list[float | None] = []
@@ -196,15 +236,7 @@ def decode_batch(
             )
         segmented.append(pieces)
         runaway.append(len(tokens) >= budget)
-    model.add_word_timestamps(
-        segmented,
-        tokenizer,
-        encoded,
-        [min(r.audio.size // HOP_SAMPLES, WHISPER_FRAMES) for r in requests],
-        PREPEND_PUNCTUATIONS,
-        APPEND_PUNCTUATIONS,
-        0.0,
-    )
+    add_word_times(model, tokenizer, requests, encoded, segmented)
     return [
         _output(pieces, ran_away, resume_at(pieces, resume_s))
         for pieces, ran_away, resume_s in zip(segmented, runaway, resumes, strict=True)

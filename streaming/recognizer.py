@@ -51,23 +51,27 @@ MAX_CONTINUATIONS = 3
 MIN_CONTINUATION_S = 1.0
 
 
+def content_frames(features: np.ndarray) -> int:
+    """Mel frames before the zero padding `pad_or_trim` appended: a real log-mel column is
+    never exactly zero in all bins, so trailing zero columns are padding."""
+    voiced = np.flatnonzero(np.any(features != 0.0, axis=-2))
+    return int(voiced[-1]) + 1 if voiced.size else 0
+
+
 def strip_padding(features: np.ndarray) -> np.ndarray:
     """Mel features with at most `PADDING_KEPT_FRAMES` of the padding `pad_or_trim` appended.
 
-    A real log-mel column is never exactly zero in all bins, so trailing zero columns are
-    padding. The frame count stays even for the encoder's stride-2 convolution.
+    The frame count stays even for the encoder's stride-2 convolution.
     """
-    voiced = np.flatnonzero(np.any(features != 0.0, axis=-2))
-    frames = (int(voiced[-1]) + 1 if voiced.size else 0) + PADDING_KEPT_FRAMES
+    frames = content_frames(features) + PADDING_KEPT_FRAMES
     return features[..., : min(frames + frames % 2, features.shape[-1])]
 
 
 def pad_with_silence(features: np.ndarray) -> np.ndarray:
     """`pad_or_trim`'s zero padding replaced by the log-mel of silence (`SILENCE_BELOW_PEAK`)."""
-    voiced = np.flatnonzero(np.any(features != 0.0, axis=-2))
-    if not voiced.size:
+    content = content_frames(features)
+    if not content:
         return features
-    content = int(voiced[-1]) + 1
     padded = features.copy()
     padded[..., content:] = silence_level(features[..., :content])
     return padded
