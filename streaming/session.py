@@ -47,9 +47,11 @@ from streaming.window import AudioWindow
 
 log = logging.getLogger(__name__)
 
-#: Audio kept while nobody speaks: the context, plus a margin because onsets are confirmed a
-#: few windows late and a chunk boundary may fall in between.
-KEEP_WHEN_SILENT_S = CONTEXT_S + 1.0
+#: Audio kept while nobody speaks: the pre-roll of the next onset, plus a margin because
+#: onsets are confirmed a few windows late and a chunk boundary may fall in between. Only a
+#: segment that continues a cut hears audio before it (`CONTEXT_S`), and that is mid-speech,
+#: when nothing is trimmed.
+KEEP_WHEN_SILENT_S = PRE_ROLL_S + 1.0
 #: Whisper invents words in trailing non-speech ("Thanks for watching!"): audio is cut this
 #: long after the last voiced window, and words starting after it are dropped.
 VOICED_MARGIN_S = 0.4
