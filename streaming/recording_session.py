@@ -27,7 +27,7 @@ from streaming.options import SessionOptions
 from streaming.recognizer import Recognition
 from streaming.scheduler import InferenceScheduler
 from streaming.segment_cut import SENTENCE_END
-from streaming.session import VOICED_MARGIN_S, TranscriptionSession
+from streaming.session import VOICED_MARGIN_S, Refresh, TranscriptionSession
 from streaming.vad import PRE_ROLL_S, SileroVoiceDetector
 
 #: Audio in one decoded window, gaps included. Whisper's limit is 30 s; the audio window of
@@ -75,8 +75,8 @@ class RecordingSession(TranscriptionSession):
             for decode in self._decodes:  # the stream went away: its queued passes never run
                 decode.result.cancel()
 
-    def _partial_due(self) -> bool:
-        return False
+    def _pass_due(self) -> Refresh | None:
+        return None
 
     def _keep_from_s(self) -> float:
         keep = super()._keep_from_s()

@@ -75,6 +75,14 @@ class Command(Enum):
     CLOSE = "close"
 
 
+class Refresh(Enum):
+    """The pass that refreshes an open segment's partial."""
+
+    PARTIAL = "partial"
+    #: In a pause that may end a short segment: its final pass (`EarlyFinal`).
+    EARLY_FINAL = "early_final"
+
+
 @dataclass(frozen=True, slots=True)
 class EarlyFinal:
     """A final pass run in a pause that may end the utterance, before the endpointer says so.
@@ -172,15 +180,16 @@ class TranscriptionSession:
                 if drained >= self.options.max_drain_s or self._inbox.empty():
                     break
                 item = self._inbox.get_nowait()
-            if self._partial_due():
-                await self._refresh()
+            if (due := self._pass_due()) is not None:
+                await self._refresh(due)
 
-    def _partial_due(self) -> bool:
+    def _pass_due(self) -> Refresh | None:
+        """Which pass refreshes the open segment now, if any."""
         if not (
             self._endpointer.in_speech
             and self._window.end_s - self._segment_start_s >= MIN_PARTIAL_AUDIO_S
         ):
-            return False
+            return None
         # In a pause that may end the utterance, one pass shows the last words at once,
         # however busy the node: otherwise they wait for the final, after the endpointing
         # silence. In a segment of up to a few seconds that pass is the final pass itself
@@ -188,11 +197,11 @@ class TranscriptionSession:
         # likely next and another partial pass in flight would delay it.
         if self._in_pause():
             if self._early_final_wanted():
-                return not self._early_final_current()  # one per pause
+                return None if self._early_final_current() else Refresh.EARLY_FINAL
             silence_s = self._endpointer.trailing_silence_s
             shown_up_to_pause = self._last_pass_end_s >= self._window.end_s - silence_s
-            return not shown_up_to_pause
-        return self._since_pass_s >= self._partial_interval_s()
+            return None if shown_up_to_pause else Refresh.PARTIAL
+        return Refresh.PARTIAL if self._since_pass_s >= self._partial_interval_s() else None
 
     def _early_final_wanted(self) -> bool:
         segment_s = self._window.end_s - self._segment_start_s
@@ -287,9 +296,9 @@ class TranscriptionSession:
         voiced = [w for w in result.words if w.start_s < voiced_end_s - VOICED_MARGIN_S / 2]
         return drop_unlikely_tail(voiced)
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, due: Refresh) -> None:
         """One partial pass over the open segment, or in a pause the final pass, early."""
-        if self._in_pause() and self._early_final_wanted():
+        if due is Refresh.EARLY_FINAL:
             # The pause may end the utterance: run its final pass now rather than after the
             # endpointing silence. Its words also refresh the partial (better ones than a
             # greedy pass's), and if speech resumes they were a partial pass that cost more.
