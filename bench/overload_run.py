@@ -20,7 +20,7 @@ import urllib.request
 from typing import Any
 
 from node_process import RunningNode
-from offline_baseline import run_offline
+from offline_baseline import load_offline_model, run_offline
 from scoring import percentile, score_wer, stream_metrics
 from speech_set import RATE, Clip
 from stenograph.client import streaming_config
@@ -58,9 +58,10 @@ async def run_upload(node: RunningNode, clip: Clip, threads: int = 2) -> dict[st
     uploads: list[float] = []
     offlines: list[float] = []
     text = offline_text = ""
+    model = await asyncio.to_thread(load_offline_model, threads)
     for _ in range(UPLOAD_ROUNDS):
         # The node is idle while offline runs here, and this process idle during the upload.
-        (beam5,) = await asyncio.to_thread(run_offline, [clip], [5], threads)
+        (beam5,) = await asyncio.to_thread(run_offline, [clip], [5], threads, model=model)
         offlines.append(beam5.seconds[clip.name])
         offline_text = beam5.texts[clip.name]
         seconds, text = await _upload_once(node, clip)
