@@ -310,11 +310,7 @@ class TranscriptionSession:
         self._agreement.insert(await self._recognize())
         committed = self._agreement.committed
         segment_s = self._window.end_s - self._segment_start_s
-        # Not in a pause, which may end the utterance: the endpoint then finalises all of it
-        # in one pass, where a cut there cost a second final pass and sent the words in a
-        # final that did not say the utterance had ended. If speech resumes, the next refresh
-        # cuts.
-        if committed and segment_s > self.options.max_segment_s and not self._in_pause():
+        if committed and segment_s > self.options.max_segment_s:
             # Long monologue (or a conversation without a pause long enough to end an
             # utterance): finalise the committed words up to where the speech paused most
             # (streaming/segment_cut.py), and trim the window there, so passes stay short and

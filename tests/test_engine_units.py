@@ -936,34 +936,3 @@ class TestEarlyFinal:
         assert {"finished", "phones"} <= set(normalise(final.text).split()), final.text
         reference = "the login screen is finished and the tests pass on both phones"
         assert wer(reference, final.text) <= 0.35, final.text
-
-    async def test_a_long_utterance_ending_in_a_pause_is_final_once_at_its_end(
-        self,
-        passes: tuple[InferenceScheduler, list[Priority]],
-        vad: SileroVoiceDetector,
-        tmp_path: Path,
-    ) -> None:
-        # The segment outgrows max_segment_s in its closing silence, and the pass in the pause
-        # has committed words to cut at. The pause may end the utterance, so it is not cut
-        # there: the endpoint finalises all of it in one pass, as an utterance's end.
-        scheduler, ran = passes
-        ran.clear()
-        text = "The login screen is finished on both phones, and the crash is fixed."
-        speech = spoken(text, tmp_path / "a.wav", trimmed=True)
-        lead_s, speech_s = self.LEAD_IN.size / RATE, speech.size / RATE
-        options = SessionOptions(
-            stream_id="long",
-            silence_ms=1000,
-            # One partial pass in the speech (at ~3 s of audio), the next in the pause.
-            partial_interval_s=3.0,
-            # Crossed 0.25 s into the silence: after the last partial pass in speech, before
-            # the pause starts (half the endpointing silence).
-            max_segment_s=lead_s + speech_s + 0.25,
-        )
-        audio = np.concatenate([self.LEAD_IN, speech, np.zeros(round(1.5 * RATE), np.float32)])
-        events = await run_session(scheduler, vad, chunks(audio, 0.1), paced=True, options=options)
-        assert ran.count(Priority.LIVE_PARTIAL) == 2, ran
-        assert ran.count(Priority.LIVE_FINAL) == 1, ran
-        (final,) = finals(events)
-        assert final.speech_final
-        assert wer(normalise(text), final.text) <= 0.25, final.text
