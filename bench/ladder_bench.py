@@ -250,6 +250,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def by_file_table(systems: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """p95 word lag of each file's words: which file the overall p95 comes from."""
+    files = list(
+        dict.fromkeys(
+            f
+            for levels in systems.values()
+            for lv in levels
+            for f in lv["word_lag_s"].get("p95_by_file", {})
+        )
+    )
+    if not files:
+        return []
+    lines = [
+        "",
+        "p95 word lag by file, s:",
+        "",
+        "| system | N | " + " | ".join(files) + " |",
+        "|---|---|" + "---|" * len(files),
+    ]
+    for name, levels in systems.items():
+        for lv in levels:
+            by_file = lv["word_lag_s"].get("p95_by_file", {})
+            cells = " | ".join(dash(by_file.get(f)) for f in files)
+            lines.append(f"| {name} | {lv['streams']} | {cells} |")
+    return lines
+
+
 def render(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [
@@ -285,6 +312,7 @@ def render(report: dict[str, Any]) -> str:
                 f"{dash(None if rev is None else 100 * rev, 1)} % | "
                 f"{dash(lv['node_cpu_s_per_audio_s'], 3)} | {dash(lv['node_peak_rss_mib'], 0)} |"
             )
+    lines += by_file_table(report["systems"])
     lines += ["", "## Headline", ""]
     heads = report["headline"]
     for name, h in heads.items():

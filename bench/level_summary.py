@@ -69,6 +69,11 @@ def summarise_level(level: LevelResult, offline: Sequence[OfflineRun]) -> dict[s
             "min": _r(min(lags, default=None)),
             "negative": sum(x < 0 for x in lags),
             "n": len(lags),
+            # One hard file can make the p95 (the pyannote sample's corrected words do).
+            "p95_by_file": {
+                name: _r(percentile([x for m in ms if m.clip == name for x in m.word_lags_s], 95))
+                for name in dict.fromkeys(m.clip for m in ms)
+            },
         },
         "final_latency_s": {
             "p50": _r(percentile(finals, 50)),
