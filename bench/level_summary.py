@@ -70,10 +70,7 @@ def summarise_level(level: LevelResult, offline: Sequence[OfflineRun]) -> dict[s
             "negative": sum(x < 0 for x in lags),
             "n": len(lags),
             # One hard file can make the p95 (the pyannote sample's corrected words do).
-            "p95_by_file": {
-                name: _r(percentile([x for m in ms if m.clip == name for x in m.word_lags_s], 95))
-                for name in dict.fromkeys(m.clip for m in ms)
-            },
+            "p95_by_file": {f["clip"]: f["word_lag_s_p95"] for f in per_file(level, [])},
         },
         "final_latency_s": {
             "p50": _r(percentile(finals, 50)),
