@@ -113,5 +113,5 @@ class NotesServicer(npb_grpc.NotesServicer):
                 grpc.StatusCode.NOT_FOUND, f"nothing is stored for meeting {meeting_id!r}"
             )
         if self._node.publisher is not None:
-            self._node.publisher.publish_notes_tombstone(meeting_id)
+            await self._node.publisher.tombstone_notes(meeting_id)
         return npb.DeleteMeetingResponse()

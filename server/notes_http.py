@@ -121,7 +121,7 @@ async def delete_meeting(request: Request) -> Response:
         return problem(404, "No such meeting", f"nothing is stored for meeting {meeting_id!r}")
     node: Node = request.app.state.node
     if node.publisher is not None:
-        node.publisher.publish_notes_tombstone(meeting_id)
+        await node.publisher.tombstone_notes(meeting_id)
     return Response(status_code=204)
 
 

@@ -52,6 +52,17 @@ class _Record:
     key: bytes
     value: bytes | None  # None: a tombstone
     headers: list[tuple[str, bytes]]
+    #: Resolved once the broker has the record (or failed when it never will), for a caller
+    #: that must know; captions do not wait.
+    delivered: asyncio.Future[None] | None = None
+
+    def settle(self, error: BaseException | None = None) -> None:
+        if self.delivered is None or self.delivered.done():
+            return
+        if error is None:
+            self.delivered.set_result(None)
+        else:
+            self.delivered.set_exception(error)
 
 
 def encode_event(event: Message) -> bytes:
@@ -92,7 +103,7 @@ class TranscriptPublisher:
         self._producer: Any = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._in_flight: dict[asyncio.Future[Any], str] = {}
+        self._in_flight: dict[asyncio.Future[Any], _Record] = {}
         self._last_warned: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
 
@@ -163,9 +174,25 @@ class TranscriptPublisher:
         """Queue a stream start/end event for the meetings topic."""
         self._enqueue(self._settings.meetings_topic, event, "stenograph.v1.MeetingEvent")
 
-    def publish_notes_tombstone(self, meeting_id: str) -> None:
-        """Queue a tombstone: compaction then erases the meeting's notes from the notes topic."""
-        self._put(_Record(self._settings.notes_topic, meeting_id.encode(), None, []))
+    async def tombstone_notes(self, meeting_id: str, timeout_s: float = 5.0) -> None:
+        """Publish a tombstone, so compaction erases the meeting's notes from the notes topic.
+
+        Returns once the broker has it, or after ``timeout_s`` with a warning when Kafka is
+        away (it then stays queued like any record, unless the queue is full).
+        """
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Retrieved, so a failure after the wait gave up (counted where it happens) is not
+        # also reported by asyncio as "never retrieved".
+        delivered.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._put(_Record(self._settings.notes_topic, meeting_id.encode(), None, [], delivered))
+        try:
+            await asyncio.wait_for(asyncio.shield(delivered), timeout_s)
+        except Exception as exc:
+            log.warning(
+                "the notes tombstone is not on the broker: %r",
+                exc,
+                extra={"meeting_id": meeting_id},
+            )
 
     def _enqueue(self, topic: str, event: TranscriptEvent | MeetingEvent, schema: str) -> None:
         try:
@@ -184,12 +211,14 @@ class TranscriptPublisher:
         topic = record.topic
         if self._queue is None or self._closing:
             DROPPED.labels(topic).inc()
+            record.settle(RuntimeError("publisher not running"))
             self._warn("closed", "publisher not running: dropped a record for %s", topic)
             return
         try:
             self._queue.put_nowait(record)
         except asyncio.QueueFull:
             DROPPED.labels(topic).inc()
+            record.settle(RuntimeError("publish queue full"))
             self._warn(
                 "full",
                 "Kafka publish queue full (%d records): dropped a record for %s",
@@ -226,23 +255,28 @@ class TranscriptPublisher:
             )
         except asyncio.CancelledError:
             DROPPED.labels(record.topic).inc()
+            record.settle(RuntimeError("publisher stopped"))
             raise
         except Exception as exc:
             PUBLISH_ERRORS.labels(record.topic).inc()
+            record.settle(exc)
             self._warn("send", "cannot publish to %s: %s", record.topic, exc)
             return
-        self._in_flight[delivery] = record.topic
+        self._in_flight[delivery] = record
         delivery.add_done_callback(self._delivered)
 
     def _delivered(self, delivery: asyncio.Future[Any]) -> None:
-        topic = self._in_flight.pop(delivery, "?")
+        record = self._in_flight.pop(delivery)
         if delivery.cancelled():
-            PUBLISH_ERRORS.labels(topic).inc()
+            PUBLISH_ERRORS.labels(record.topic).inc()
+            record.settle(RuntimeError("delivery cancelled"))
         elif (exc := delivery.exception()) is not None:
-            PUBLISH_ERRORS.labels(topic).inc()
-            self._warn("delivery", "a record for %s was not delivered: %r", topic, exc)
+            PUBLISH_ERRORS.labels(record.topic).inc()
+            record.settle(exc)
+            self._warn("delivery", "a record for %s was not delivered: %r", record.topic, exc)
         else:
-            PUBLISHED.labels(topic).inc()
+            PUBLISHED.labels(record.topic).inc()
+            record.settle()
 
     def _warn(self, kind: str, message: str, *args: object) -> None:
         """Log a warning, at most one per kind every few seconds, with how many were skipped."""
@@ -285,7 +319,9 @@ class TranscriptPublisher:
         assert self._queue is not None
         count = 0
         while not self._queue.empty():
-            DROPPED.labels(self._queue.get_nowait().topic).inc()
+            record = self._queue.get_nowait()
+            DROPPED.labels(record.topic).inc()
+            record.settle(RuntimeError("dropped at shutdown"))
             count += 1
         return count
 

@@ -39,7 +39,7 @@ from summariser.events import (
 )
 from summariser.notes_backends import NotesBackends
 from summariser.offline_notes import OfflineNotesWriter, kind_name
-from summariser.store import NotesStore
+from summariser.store import NotesSaved, NotesStore
 from summariser.transcript import Segment
 
 log = logging.getLogger(__name__)
@@ -273,13 +273,29 @@ class Summariser:
         )
         meeting.previous_notes = notes
         meeting.speech_since_rolling_s = 0.0
-        stored = await self._store.save_notes(notes)
+        saved = await self._store.save_notes(notes)
+        if saved is NotesSaved.MEETING_DELETED:
+            self._meetings.pop(meeting_id, None)
+            log.info(
+                "meeting deleted while its notes were written", extra={"meeting_id": meeting_id}
+            )
+            return
+        topic, key = self._settings.notes_topic, meeting_id.encode()
         await self._producer.send_and_wait(
-            self._settings.notes_topic,
-            key=meeting_id.encode(),
+            topic,
+            key=key,
             value=encode_event(notes),
             headers=record_headers("stenograph.v1.MeetingNotes"),
         )
+        if not await self._store.has_meeting(meeting_id):
+            # Deleted after these notes were stored: the deletion's tombstone may have gone
+            # out before them, so the notes topic needs another one after them.
+            self._meetings.pop(meeting_id, None)
+            await self._producer.send_and_wait(topic, key=key, value=None)
+            log.info(
+                "meeting deleted while its notes were written", extra={"meeting_id": meeting_id}
+            )
+            return
         NOTES_WRITTEN.labels(kind_name(kind), notes.backend).inc()
         log.info(
             "notes written",
@@ -287,7 +303,7 @@ class Summariser:
                 "meeting_id": meeting_id,
                 "kind": kind_name(kind),
                 "version": notes.version,
-                "replayed": not stored,
+                "replayed": saved is NotesSaved.ALREADY_STORED,
                 "decisions": len(notes.decisions),
                 "action_items": len(notes.action_items),
             },

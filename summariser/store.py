@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    literal,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -99,6 +101,12 @@ def _upgrade(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+class NotesSaved(Enum):
+    STORED = "stored"
+    ALREADY_STORED = "already stored"  # a replayed version
+    MEETING_DELETED = "meeting deleted"  # deleted while these notes were being written
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,38 +198,58 @@ class NotesStore:
             .on_conflict_do_update(index_elements=["meeting_id"], set_={"last_event_at": now})
         )
 
-    async def save_notes(self, note: npb.MeetingNotes) -> bool:
-        """Store a notes version; False if that version was already stored."""
+    async def save_notes(self, note: npb.MeetingNotes) -> NotesSaved:
+        """Store a notes version, unless it is stored already or its meeting was deleted."""
         kind = kind_name(note.kind)
         body = json_format.MessageToJson(note, preserving_proto_field_name=True, indent=None)
+        # One statement, so a deletion cannot fall between the check and the insert. FOR
+        # SHARE (PostgreSQL; SQLite serialises writers anyway) waits for a deletion in
+        # progress, which removes the meeting row first, and then finds no meeting.
+        alive = (
+            select(meetings.c.meeting_id)
+            .where(meetings.c.meeting_id == note.meeting_id)
+            .with_for_update(read=True)
+            .exists()
+        )
+        row = select(
+            literal(note.meeting_id, String),
+            literal(kind, String),
+            literal(note.version, BigInteger),
+            literal(note.backend, String),
+            literal(body, Text),
+            literal(note.generated_at.ToDatetime(), DateTime()),
+        ).where(alive)
+        columns = ["meeting_id", "kind", "version", "backend", "body", "created_at"]
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                self._insert(notes)
-                .values(
-                    meeting_id=note.meeting_id,
-                    kind=kind,
-                    version=note.version,
-                    backend=note.backend,
-                    body=body,
-                    created_at=note.generated_at.ToDatetime(),
-                )
-                .on_conflict_do_nothing()
+                self._insert(notes).from_select(columns, row).on_conflict_do_nothing()
             )
-            if note.kind == npb.MeetingNotes.KIND_FINAL:
-                await conn.execute(
-                    meetings.update()
-                    .where(meetings.c.meeting_id == note.meeting_id)
-                    .values(ended_at=func.coalesce(meetings.c.ended_at, _utcnow()))
-                )
-        return bool(result.rowcount)
+            if result.rowcount:
+                if note.kind == npb.MeetingNotes.KIND_FINAL:
+                    await conn.execute(
+                        meetings.update()
+                        .where(meetings.c.meeting_id == note.meeting_id)
+                        .values(ended_at=func.coalesce(meetings.c.ended_at, _utcnow()))
+                    )
+                return NotesSaved.STORED
+            alive_now = await conn.scalar(select(alive))
+        return NotesSaved.ALREADY_STORED if alive_now else NotesSaved.MEETING_DELETED
 
     async def delete_meeting(self, meeting_id: str) -> bool:
         """Erase the meeting's transcript, notes and state; False if there was none."""
         async with self._engine.begin() as conn:
+            # The meeting row first: its lock makes a concurrent save_notes wait for this.
+            result = await conn.execute(delete(meetings).where(meetings.c.meeting_id == meeting_id))
             for table in (segments, streams, notes):
                 await conn.execute(delete(table).where(table.c.meeting_id == meeting_id))
-            result = await conn.execute(delete(meetings).where(meetings.c.meeting_id == meeting_id))
         return bool(result.rowcount)
+
+    async def has_meeting(self, meeting_id: str) -> bool:
+        async with self._engine.connect() as conn:
+            found = await conn.scalar(
+                select(func.count()).where(meetings.c.meeting_id == meeting_id)
+            )
+        return bool(found)
 
     # -- reads -----------------------------------------------------------------------------
     async def segments(self, meeting_id: str, *, after: int | None = None) -> list[Segment]:

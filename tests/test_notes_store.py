@@ -18,7 +18,7 @@ import pytest_asyncio
 from stenograph.v1 import notes_pb2 as npb
 
 from summariser.offline_notes import OfflineNotesWriter
-from summariser.store import NotesStore
+from summariser.store import NotesSaved, NotesStore
 from summariser.transcript import Segment
 
 POSTGRES = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgres@127.0.0.1:5432/test")
@@ -87,10 +87,11 @@ async def test_notes_versions_are_stored_once_and_the_newest_is_served(store: No
     rolling = writer.notes(npb.MeetingNotes.KIND_ROLLING, version=1)
     final = writer.notes(npb.MeetingNotes.KIND_FINAL, version=1)
     await store.add_segments("m", [(segment(1), "s-a", 1)])
-    assert await store.save_notes(rolling)
-    assert not await store.save_notes(rolling), "a replayed version is not stored twice"
+    assert await store.save_notes(rolling) is NotesSaved.STORED
+    replayed = await store.save_notes(rolling)
+    assert replayed is NotesSaved.ALREADY_STORED, "a replayed version is not stored twice"
     assert await store.latest_notes("m") == rolling
-    assert await store.save_notes(final)
+    assert await store.save_notes(final) is NotesSaved.STORED
     assert await store.latest_notes("m") == final, "final notes win over rolling ones"
     assert await store.latest_notes("m", "rolling") == rolling
     assert await store.has_notes("m", "final", 1)
@@ -111,6 +112,23 @@ async def test_delete_erases_everything_held_about_a_meeting(store: NotesStore) 
     assert not await store.meeting_complete("m")
     assert [m.meeting_id for m in await store.meetings()] == ["other"]
     assert not await store.delete_meeting("m")
+
+
+async def test_notes_written_for_a_meeting_deleted_meanwhile_are_not_stored(
+    store: NotesStore,
+) -> None:
+    writer = OfflineNotesWriter("m", dt.date(2026, 2, 18))
+    writer.add([segment(1)])
+    await store.add_segments("m", [(segment(1), "s-a", 1)])
+    rolling = writer.notes(npb.MeetingNotes.KIND_ROLLING, version=1)
+    assert await store.save_notes(rolling) is NotesSaved.STORED
+    assert await store.save_notes(rolling) is NotesSaved.ALREADY_STORED
+    assert await store.delete_meeting("m")
+    final = writer.notes(npb.MeetingNotes.KIND_FINAL, version=1)
+    assert await store.save_notes(final) is NotesSaved.MEETING_DELETED
+    assert await store.latest_notes("m") is None
+    assert not await store.has_meeting("m")
+    assert await store.meetings() == []
 
 
 async def test_segments_after_an_offset_are_those_a_notes_version_has_not_seen(
