@@ -62,7 +62,7 @@ from streaming import (  # noqa: E402
     load_whisper,
 )
 from streaming.load import Priority  # noqa: E402
-from streaming.recognizer import BUNDLED_MODEL, resolve_model  # noqa: E402
+from streaming.recognizer import BUNDLED_MODEL, PARTIAL_BEAM_SIZE, resolve_model  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 CHUNK_S, TAIL_S, GAP_S, KEEP_UP_S = 0.1, 1.5, 0.5, 3.0
@@ -87,6 +87,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--cpu-threads", type=int, default=1)
     p.add_argument("--max-batch", type=int, default=8)
+    p.add_argument(
+        "--partial-beam", type=int, default=PARTIAL_BEAM_SIZE, help="partial passes' beam"
+    )
     p.add_argument("--streams", type=int, action="append", help="repeatable; default 1 2 4 8")
     p.add_argument("--per-worker", type=int, help="files per worker (default: all of them)")
     p.add_argument("--stop-lag-s", type=float, default=8.0)
@@ -338,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         compute_type=args.compute_type,
         workers=args.workers,
         cpu_threads=args.cpu_threads,
+        partial_beam_size=args.partial_beam,
     )
     scheduler = InferenceScheduler(
         recognizer, workers=args.workers, max_batch=args.max_batch, observer=batches

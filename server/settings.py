@@ -52,8 +52,9 @@ class Settings(BaseSettings):
     asr_cpu_threads: int = Field(default=1, ge=1)
     #: Most passes (of different streams) run as one Whisper batch. On a GPU, 32.
     asr_max_batch: int = Field(default=8, ge=1, le=64)
-    #: Partials are refreshed often and greedily; each final is decoded once with a beam.
-    partial_beam_size: int = Field(default=1, ge=1)
+    #: Partials are refreshed often with a narrow beam; each final once with a wider one
+    #: (the engine's defaults: streaming/recognizer.py says why).
+    partial_beam_size: int = Field(default=3, ge=1)
     final_beam_size: int = Field(default=5, ge=1)
     #: Seconds of new audio between two partial refreshes of a stream.
     partial_interval_s: float = Field(default=0.5, gt=0)

@@ -172,7 +172,7 @@ class InferenceScheduler:
     ) -> Recognition:
         """Words of `audio` with stream-absolute times (audio starts at `offset_s`).
 
-        A final pass uses the wider beam; a partial is greedy. `bulk` work (uploads, streams
+        A final pass uses the wider beam, a partial the narrower one. `bulk` work (uploads, streams
         sent faster than real time) only runs when no live stream's pass is waiting.
         """
         pcm = np.ascontiguousarray(audio, dtype=np.float32)

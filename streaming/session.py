@@ -301,7 +301,7 @@ class TranscriptionSession:
         if due is Refresh.EARLY_FINAL:
             # The pause may end the utterance: run its final pass now rather than after the
             # endpointing silence. Its words also refresh the partial (better ones than a
-            # greedy pass's), and if speech resumes they were a partial pass that cost more.
+            # partial pass's), and if speech resumes they were a partial pass that cost more.
             words = await self._final_hypothesis()
             self._early = EarlyFinal(self._segment_start_s, self._endpointer.last_voiced_s, words)
             self._agreement.insert(words)
@@ -321,7 +321,7 @@ class TranscriptionSession:
                 self._voice,
                 earliest_s=self._segment_start_s + self.options.max_segment_s * MIN_CUT_SHARE,
             )
-            # Always a final pass, busy or not: keeping the greedy partials' committed words
+            # Always a final pass, busy or not: keeping the partial passes' committed words
             # on a busy node cost the pyannote sample 7 points of WER at 8 streams ("Neither
             # did I" stood as "I need the design"). Finals outrank partials, so under load the
             # partials slow down instead.
@@ -346,7 +346,7 @@ class TranscriptionSession:
     async def _final_words_until(self, boundary_s: float, committed: list[Word]) -> list[Word]:
         """The final text of the segment's audio up to `boundary_s`, from a final pass.
 
-        The committed words came from greedy partial passes over short windows, where two
+        The committed words came from narrow-beam partial passes over short windows, where two
         passes can agree on a wrong word (on overlapping speakers, "I'm in New Jersey" for
         "I'm originally from Chicago"); a segment ended by a pause gets a final pass, and so
         does this part of a long one. A derailed pass keeps the committed words instead.
