@@ -274,24 +274,8 @@ class Summariser:
         meeting.previous_notes = notes
         meeting.speech_since_rolling_s = 0.0
         saved = await self._store.save_notes(notes)
-        if saved is NotesSaved.MEETING_DELETED:
+        if saved is NotesSaved.MEETING_DELETED or not await self._publish(meeting_id, notes):
             self._meetings.pop(meeting_id, None)
-            log.info(
-                "meeting deleted while its notes were written", extra={"meeting_id": meeting_id}
-            )
-            return
-        topic, key = self._settings.notes_topic, meeting_id.encode()
-        await self._producer.send_and_wait(
-            topic,
-            key=key,
-            value=encode_event(notes),
-            headers=record_headers("stenograph.v1.MeetingNotes"),
-        )
-        if not await self._store.has_meeting(meeting_id):
-            # Deleted after these notes were stored: the deletion's tombstone may have gone
-            # out before them, so the notes topic needs another one after them.
-            self._meetings.pop(meeting_id, None)
-            await self._producer.send_and_wait(topic, key=key, value=None)
             log.info(
                 "meeting deleted while its notes were written", extra={"meeting_id": meeting_id}
             )
@@ -308,6 +292,22 @@ class Summariser:
                 "action_items": len(notes.action_items),
             },
         )
+
+    async def _publish(self, meeting_id: str, notes: npb.MeetingNotes) -> bool:
+        """Publish stored notes; False if the meeting was deleted meanwhile."""
+        topic, key = self._settings.notes_topic, meeting_id.encode()
+        await self._producer.send_and_wait(
+            topic,
+            key=key,
+            value=encode_event(notes),
+            headers=record_headers("stenograph.v1.MeetingNotes"),
+        )
+        if await self._store.has_meeting(meeting_id):
+            return True
+        # Deleted after these notes were stored: the deletion's tombstone may have gone out
+        # before them, so the notes topic needs another one after them.
+        await self._producer.send_and_wait(topic, key=key, value=None)
+        return False
 
     async def _finish_idle_meetings(self) -> None:
         idle_after = self._settings.meeting_idle_timeout_s
