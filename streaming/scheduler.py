@@ -172,8 +172,8 @@ class InferenceScheduler:
     ) -> Recognition:
         """Words of `audio` with stream-absolute times (audio starts at `offset_s`).
 
-        A final pass uses the wider beam, a partial the narrower one. `bulk` work (uploads, streams
-        sent faster than real time) only runs when no live stream's pass is waiting.
+        A final pass uses the wider beam, a partial the narrower one. `bulk` work (uploads,
+        streams sent faster than real time) only runs when no live stream's pass is waiting.
         """
         pcm = np.ascontiguousarray(audio, dtype=np.float32)
         priority = Priority((2 if bulk else 0) + (0 if final else 1))

@@ -346,8 +346,8 @@ class TranscriptionSession:
     async def _final_words_until(self, boundary_s: float, committed: list[Word]) -> list[Word]:
         """The final text of the segment's audio up to `boundary_s`, from a final pass.
 
-        The committed words came from narrow-beam partial passes over short windows, where two
-        passes can agree on a wrong word (on overlapping speakers, "I'm in New Jersey" for
+        The committed words came from narrow-beam partial passes over short windows, where
+        two passes can agree on a wrong word (on overlapping speakers, "I'm in New Jersey" for
         "I'm originally from Chicago"); a segment ended by a pause gets a final pass, and so
         does this part of a long one. A derailed pass keeps the committed words instead.
         """
