@@ -65,18 +65,22 @@ def content_frames(features: np.ndarray) -> int:
     return int(voiced[-1]) + 1 if voiced.size else 0
 
 
-def strip_padding(features: np.ndarray) -> np.ndarray:
+def strip_padding(features: np.ndarray, content: int | None = None) -> np.ndarray:
     """Mel features with at most `PADDING_KEPT_FRAMES` of the padding `pad_or_trim` appended.
 
-    The frame count stays even for the encoder's stride-2 convolution.
+    The frame count stays even for the encoder's stride-2 convolution. `content`: the
+    features' `content_frames`, where the caller has it already.
     """
-    frames = content_frames(features) + PADDING_KEPT_FRAMES
+    if content is None:
+        content = content_frames(features)
+    frames = content + PADDING_KEPT_FRAMES
     return features[..., : min(frames + frames % 2, features.shape[-1])]
 
 
-def pad_with_silence(features: np.ndarray) -> np.ndarray:
+def pad_with_silence(features: np.ndarray, content: int | None = None) -> np.ndarray:
     """`pad_or_trim`'s zero padding replaced by the log-mel of silence (`SILENCE_BELOW_PEAK`)."""
-    content = content_frames(features)
+    if content is None:
+        content = content_frames(features)
     if not content:
         return features
     padded = features.copy()
@@ -102,9 +106,10 @@ class ShortWindowWhisperModel(WhisperModel):  # type: ignore[misc]
         self._call.padded = padded
 
     def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+        content = content_frames(features)  # stripping keeps it: padding goes, content stays
         if not getattr(self._call, "padded", False):
-            features = strip_padding(features)
-        return super().encode(np.ascontiguousarray(pad_with_silence(features)))
+            features = strip_padding(features, content)
+        return super().encode(np.ascontiguousarray(pad_with_silence(features, content)))
 
 
 def resolve_model(name: str) -> tuple[str, str]:
