@@ -32,6 +32,7 @@ from server.transcript_publisher import encode_event, record_headers
 from summariser.events import (
     BadEvent,
     day_of,
+    emitted_at,
     parse_meeting_event,
     parse_transcript_event,
     segment_of,
@@ -39,8 +40,7 @@ from summariser.events import (
 )
 from summariser.notes_backends import NotesBackends
 from summariser.offline_notes import OfflineNotesWriter, kind_name
-from summariser.store import NotesSaved, NotesStore
-from summariser.transcript import Segment
+from summariser.store import NotesSaved, NotesStore, StoredFinal
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +152,10 @@ class Summariser:
                     context=trace_context(record),
                     attributes={"stenograph.meeting_id": event.meeting_id},
                 ):
-                    await self._on_meeting_event(event)
+                    await self._on_meeting_event(event, emitted_at(event, record))
 
     async def _on_transcripts(self, records: Iterable[Any]) -> None:
-        by_meeting: dict[str, list[tuple[Segment, str, int, TranscriptEvent]]] = {}
+        by_meeting: dict[str, list[tuple[StoredFinal, TranscriptEvent]]] = {}
         traces: dict[str, list[Context]] = {}
         for record in records:
             try:
@@ -163,9 +163,10 @@ class Summariser:
             except BadEvent as e:
                 await self._dead_letter(record, str(e))
                 continue
-            by_meeting.setdefault(event.meeting_id, []).append(
-                (segment_of(event), event.stream_id, record.offset, event)
+            final = StoredFinal(
+                segment_of(event), event.stream_id, record.offset, emitted_at(event, record)
             )
+            by_meeting.setdefault(event.meeting_id, []).append((final, event))
             traces.setdefault(event.meeting_id, []).append(trace_context(record))
         for meeting_id, rows in by_meeting.items():
             # The trace goes on from the stream that sent the newest caption (the notes record
@@ -185,13 +186,16 @@ class Summariser:
                 await self._on_meeting_finals(meeting_id, rows)
 
     async def _on_meeting_finals(
-        self, meeting_id: str, rows: list[tuple[Segment, str, int, TranscriptEvent]]
+        self, meeting_id: str, rows: list[tuple[StoredFinal, TranscriptEvent]]
     ) -> None:
-        await self._store.add_segments(meeting_id, [(s, sid, off) for s, sid, off, _ in rows])
-        meeting = await self._meeting(meeting_id, day_of(rows[0][3]))
-        new = [s for s, *_ in rows]
+        stored = await self._store.add_segments(meeting_id, [final for final, _ in rows])
+        if not stored:  # emitted before the meeting was deleted
+            self._meetings.pop(meeting_id, None)
+            return
+        meeting = await self._meeting(meeting_id, day_of(rows[0][1]))
+        new = [f.segment for f in stored]
         meeting.writer.add(new)
-        meeting.last_offset = max(meeting.last_offset, rows[-1][2])
+        meeting.last_offset = max(meeting.last_offset, stored[-1].event_offset)
         meeting.speech_since_rolling_s += sum(max(0.0, s.end_s - s.start_s) for s in new)
         meeting.last_event = time.monotonic()
         if await self._finish_if_complete(meeting_id, meeting):
@@ -199,20 +203,23 @@ class Summariser:
         if meeting.speech_since_rolling_s >= self._settings.rolling_notes_speech_s:
             await self._write(meeting_id, meeting, npb.MeetingNotes.KIND_ROLLING)
 
-    async def _on_meeting_event(self, event: MeetingEvent) -> None:
+    async def _on_meeting_event(self, event: MeetingEvent, at: dt.datetime) -> None:
         if event.kind == MeetingEvent.KIND_NOTES_REQUESTED:
             await self._on_notes_requested(event)
             return
         ended = event.kind == MeetingEvent.KIND_STREAM_ENDED
-        await self._store.stream_event(
+        stored = await self._store.stream_event(
             event.meeting_id,
             event.stream_id,
             event.participant.id or event.stream_id,
             event.participant.display_name,
             ended=ended,
+            emitted_at=at,
             finals=event.finals if ended else None,
         )
-        if ended:
+        if not stored:  # the meeting was deleted after this event
+            self._meetings.pop(event.meeting_id, None)
+        elif ended:
             meeting = await self._meeting(event.meeting_id, event.emitted_at.ToDatetime().date())
             await self._finish_if_complete(event.meeting_id, meeting)
 

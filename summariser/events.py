@@ -54,6 +54,13 @@ def parse_meeting_event(value: bytes | None) -> MeetingEvent:
     return event
 
 
+def emitted_at(event: TranscriptEvent | MeetingEvent, record: Any) -> dt.datetime:
+    """When the event was emitted (naive UTC): its own time, else its record's."""
+    if event.HasField("emitted_at"):
+        return event.emitted_at.ToDatetime()
+    return dt.datetime.fromtimestamp(record.timestamp / 1000, dt.UTC).replace(tzinfo=None)
+
+
 def stream_started(event: TranscriptEvent) -> Timestamp:
     """When the caption's stream began (its emission time, from a node that does not say)."""
     return event.stream_started_at if event.HasField("stream_started_at") else event.emitted_at

@@ -2,7 +2,8 @@
 
 Both get the same schema from the Alembic migrations in `summariser/migrations`, applied on
 open. Writes are idempotent (a replayed event or notes version changes nothing), so a
-consumer may store a batch again after a crash or a rebalance.
+consumer may store a batch again after a crash or a rebalance. A deleted meeting stays
+deleted: events emitted before its deletion, replayed or read late, are not stored again.
 """
 
 from __future__ import annotations
@@ -89,6 +90,13 @@ notes = Table(
     Column("body", Text, nullable=False),
     Column("created_at", DateTime(), nullable=False),
 )
+#: Deleted meetings: events emitted before `erased_at` belong to the deleted meeting.
+erased_meetings = Table(
+    "erased_meetings",
+    metadata,
+    Column("meeting_id", String(200), primary_key=True),
+    Column("erased_at", DateTime(), nullable=False),
+)
 
 
 def _utcnow() -> dt.datetime:
@@ -107,6 +115,18 @@ class NotesSaved(Enum):
     STORED = "stored"
     ALREADY_STORED = "already stored"  # a replayed version
     MEETING_DELETED = "meeting deleted"  # deleted while these notes were being written
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFinal:
+    """A final caption as the consumer read it from the transcripts topic."""
+
+    segment: Segment
+    stream_id: str
+    #: Position on the transcripts topic: every event of a meeting shares its partition.
+    event_offset: int
+    #: When the node emitted it (naive UTC), to tell a deleted meeting's events from later ones.
+    emitted_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,28 +157,34 @@ class NotesStore:
         return dialect.insert(table)
 
     # -- writes (the consumer) -------------------------------------------------------------
-    async def add_segments(self, meeting_id: str, rows: Sequence[tuple[Segment, str, int]]) -> None:
-        """Store (segment, stream id, event offset) rows; ones already stored are kept."""
-        if not rows:
-            return
-        values = [
-            {
-                "meeting_id": meeting_id,
-                "segment_id": s.segment_id,
-                "stream_id": stream_id,
-                "participant_id": s.participant_id,
-                "display_name": s.display_name,
-                "start_s": s.start_s,
-                "end_s": s.end_s,
-                "text": s.text,
-                "spoken_at": s.at_s,
-                "event_offset": offset,
-            }
-            for s, stream_id, offset in rows
-        ]
+    async def add_segments(
+        self, meeting_id: str, finals: Sequence[StoredFinal]
+    ) -> list[StoredFinal]:
+        """Store finals; ones already stored are kept. Returns those not erased: finals
+        emitted before the meeting was deleted are not stored again."""
         async with self._engine.begin() as conn:
+            erased_at = await self._erased_at(conn, meeting_id)
+            kept = [f for f in finals if erased_at is None or f.emitted_at > erased_at]
+            if not kept:
+                return []
             await self._touch(conn, meeting_id)
+            values = [
+                {
+                    "meeting_id": meeting_id,
+                    "segment_id": f.segment.segment_id,
+                    "stream_id": f.stream_id,
+                    "participant_id": f.segment.participant_id,
+                    "display_name": f.segment.display_name,
+                    "start_s": f.segment.start_s,
+                    "end_s": f.segment.end_s,
+                    "text": f.segment.text,
+                    "spoken_at": f.segment.at_s,
+                    "event_offset": f.event_offset,
+                }
+                for f in kept
+            ]
             await conn.execute(self._insert(segments).values(values).on_conflict_do_nothing())
+        return kept
 
     async def stream_event(
         self,
@@ -168,9 +194,14 @@ class NotesStore:
         name: str,
         *,
         ended: bool,
+        emitted_at: dt.datetime,
         finals: int | None = None,
-    ) -> None:
+    ) -> bool:
+        """Store a stream's start or end; False if the meeting was deleted after it."""
         async with self._engine.begin() as conn:
+            erased_at = await self._erased_at(conn, meeting_id)
+            if erased_at is not None and emitted_at <= erased_at:
+                return False
             await self._touch(conn, meeting_id)
             row = {
                 "meeting_id": meeting_id,
@@ -189,6 +220,20 @@ class NotesStore:
             else:
                 insert = insert.on_conflict_do_nothing()
             await conn.execute(insert)
+        return True
+
+    async def _erased_at(self, conn, meeting_id: str) -> dt.datetime | None:  # type: ignore[no-untyped-def]
+        """When the meeting was last deleted, if ever.
+
+        The meeting row is locked first (PostgreSQL; SQLite serialises writers): a deletion
+        in progress holds it, so this waits for the deletion and then sees its time. Not FOR
+        SHARE: the caller writes the row next, and two shared holders upgrading deadlock.
+        """
+        mine = meetings.c.meeting_id == meeting_id
+        await conn.execute(select(meetings.c.meeting_id).where(mine).with_for_update())
+        return await conn.scalar(  # type: ignore[no-any-return]
+            select(erased_meetings.c.erased_at).where(erased_meetings.c.meeting_id == meeting_id)
+        )
 
     async def _touch(self, conn, meeting_id: str) -> None:  # type: ignore[no-untyped-def]
         now = _utcnow()
@@ -236,13 +281,26 @@ class NotesStore:
         return NotesSaved.ALREADY_STORED if alive_now else NotesSaved.MEETING_DELETED
 
     async def delete_meeting(self, meeting_id: str) -> bool:
-        """Erase the meeting's transcript, notes and state; False if there was none."""
+        """Erase the meeting's transcript, notes and state; False if there was none.
+
+        The time of deletion is kept: events emitted before it (a consumer replaying the
+        transcripts topic, or one that lags) are not stored again. Later ones, with the same
+        meeting id, start a new meeting.
+        """
         async with self._engine.begin() as conn:
-            # The meeting row first: its lock makes a concurrent save_notes wait for this.
+            # The meeting row first: its lock makes concurrent writers wait for this.
             result = await conn.execute(delete(meetings).where(meetings.c.meeting_id == meeting_id))
+            if not result.rowcount:
+                return False
             for table in (segments, streams, notes):
                 await conn.execute(delete(table).where(table.c.meeting_id == meeting_id))
-        return bool(result.rowcount)
+            now = _utcnow()
+            await conn.execute(
+                self._insert(erased_meetings)
+                .values(meeting_id=meeting_id, erased_at=now)
+                .on_conflict_do_update(index_elements=["meeting_id"], set_={"erased_at": now})
+            )
+        return True
 
     async def has_meeting(self, meeting_id: str) -> bool:
         async with self._engine.connect() as conn:

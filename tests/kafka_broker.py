@@ -115,6 +115,25 @@ def topic_configs(bootstrap: str, topic: str, timeout_s: float = 5.0) -> dict[st
     return {name: entry.value for name, entry in entries.items()}
 
 
+def group_caught_up(bootstrap: str, group: str, topics: list[str], timeout_s: float = 5.0) -> bool:
+    """Whether consumer group ``group`` has committed every record of ``topics``."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, **_QUIET})
+    try:
+        wanted = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in range(topic_partitions(bootstrap, topic, timeout_s) or 0)
+        ]
+        committed = consumer.committed(wanted, timeout=timeout_s)
+        for tp in committed:
+            _low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+            if high > 0 and tp.offset < high:
+                return False
+        return True
+    finally:
+        consumer.close()
+
+
 def read_topic(
     bootstrap: str, topic: str, *, min_records: int, timeout_s: float = 10.0
 ) -> list[Message]:

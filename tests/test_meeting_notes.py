@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,7 @@ import pytest_asyncio
 from confluent_kafka import Producer
 from conftest import ROOT, RunningNode, start_node
 from google.protobuf import json_format
-from kafka_broker import read_topic
+from kafka_broker import group_caught_up, read_topic
 from stenograph.v1 import notes_pb2 as npb
 from stenograph.v1 import notes_pb2_grpc as npb_grpc
 from support_commands import poll_until_found, stenograph
@@ -356,6 +358,53 @@ async def test_deleting_a_meeting_erases_it_and_publishes_a_tombstone(
         pytest.fail("the last notes record of the deleted meeting is not a tombstone")
     async with httpx.AsyncClient() as http:
         assert (await http.get(f"{base}/to-delete/notes")).status_code == 404
+
+
+async def test_a_deleted_meeting_stays_deleted_when_a_summariser_reads_the_topics_again(
+    notes_node: RunningNode, tmp_path: Path
+) -> None:
+    base = f"{notes_node.http_url}/v1/meetings"
+    streamed = await stenograph(
+        notes_node, "stream", str(ROOT / "../shared/data/speech/audio/jfk_16k.wav"),
+        "--meeting", "replayed", "--participant", "Eve", "--fast",
+        "--server", notes_node.grpc_target,
+    )  # fmt: skip
+    assert streamed.returncode == 0, streamed.stderr
+    await poll_until_found(f"{base}/replayed/notes", timeout_s=NOTES_TIMEOUT_S)
+    async with httpx.AsyncClient() as http:
+        assert (await http.delete(f"{base}/replayed")).status_code == 204
+    # A second summariser group reads both topics from the start, as a consumer does after
+    # its offsets are lost or reset: the deleted meeting's finals and stream events are
+    # read again, and must not bring it back.
+    group = "replaying-summariser"
+    topics = ["stenograph.transcripts.v1", "stenograph.meetings.v1"]
+    replay = {
+        **notes_node.env,
+        "STENOGRAPH_KAFKA_BOOTSTRAP_SERVERS": notes_node.kafka_bootstrap,
+        "STENOGRAPH_SUMMARISER_GROUP": group,
+    }
+    with (tmp_path / "replay.log").open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server.cli", "summariser",
+            cwd=ROOT, env=replay, stdout=log, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            for _ in range(120):
+                bootstrap = notes_node.kafka_bootstrap
+                if await asyncio.to_thread(group_caught_up, bootstrap, group, topics):
+                    break
+                assert process.returncode is None, (tmp_path / "replay.log").read_text()
+                await asyncio.sleep(0.5)
+            else:
+                pytest.fail("the replaying summariser did not read the topics within 60 s")
+        finally:
+            process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(process.wait(), 30)
+    async with httpx.AsyncClient() as http:
+        for path in ("notes", "transcript"):
+            assert (await http.get(f"{base}/replayed/{path}")).status_code == 404, path
+        assert "replayed" not in (await http.get(base)).text
+    assert notes_on_topic(notes_node, "replayed")[-1] is None, "notes published again"
 
 
 def notes_on_topic(node: RunningNode, meeting_id: str) -> list[bytes | None]:

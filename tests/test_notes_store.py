@@ -18,7 +18,7 @@ import pytest_asyncio
 from stenograph.v1 import notes_pb2 as npb
 
 from summariser.offline_notes import OfflineNotesWriter
-from summariser.store import NotesSaved, NotesStore
+from summariser.store import NotesSaved, NotesStore, StoredFinal
 from summariser.transcript import Segment
 
 POSTGRES = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgres@127.0.0.1:5432/test")
@@ -51,13 +51,23 @@ def segment(n: int, who: str = "alice") -> Segment:
     return Segment(f"{who}-{n}", who, who.title(), 2.0 * n, 2.0 * n + 1.5, text, spoken_at=1e9 + n)
 
 
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def final_event(
+    s: Segment, stream_id: str, offset: int, emitted_at: dt.datetime | None = None
+) -> StoredFinal:
+    return StoredFinal(s, stream_id, offset, emitted_at or now())
+
+
 async def test_migrations_apply_once(store: NotesStore) -> None:
     await store.open()  # a second node starting on the same store
     assert await store.segments("nothing") == []
 
 
 async def test_replayed_segments_are_stored_once_in_spoken_order(store: NotesStore) -> None:
-    rows = [(segment(2), "s-a", 11), (segment(1), "s-a", 10)]
+    rows = [final_event(segment(2), "s-a", 11), final_event(segment(1), "s-a", 10)]
     await store.add_segments("m", rows)
     await store.add_segments("m", rows)  # a redelivered batch
     stored = await store.segments("m")
@@ -69,15 +79,17 @@ async def test_replayed_segments_are_stored_once_in_spoken_order(store: NotesSto
 async def test_a_meeting_is_complete_when_every_stream_ended_and_its_finals_arrived(
     store: NotesStore,
 ) -> None:
-    await store.stream_event("m", "s-a", "alice", "Alice", ended=False)
-    await store.stream_event("m", "s-b", "bob", "Bob", ended=False)
-    await store.add_segments("m", [(segment(1), "s-a", 1)])
-    await store.stream_event("m", "s-a", "alice", "Alice", ended=True, finals=2)
-    await store.stream_event("m", "s-b", "bob", "Bob", ended=True, finals=0)
+    await store.stream_event("m", "s-a", "alice", "Alice", ended=False, emitted_at=now())
+    await store.stream_event("m", "s-b", "bob", "Bob", ended=False, emitted_at=now())
+    await store.add_segments("m", [final_event(segment(1), "s-a", 1)])
+    await store.stream_event("m", "s-a", "alice", "Alice", ended=True, finals=2, emitted_at=now())
+    await store.stream_event("m", "s-b", "bob", "Bob", ended=True, finals=0, emitted_at=now())
     assert not await store.meeting_complete("m"), "one of Alice's finals is still on its way"
-    await store.add_segments("m", [(segment(2), "s-a", 3)])
+    await store.add_segments("m", [final_event(segment(2), "s-a", 3)])
     assert await store.meeting_complete("m")
-    await store.stream_event("m", "s-b", "bob", "Bob", ended=False)  # a late, replayed start
+    await store.stream_event(
+        "m", "s-b", "bob", "Bob", ended=False, emitted_at=now()
+    )  # a late, replayed start
     assert await store.meeting_complete("m"), "an ended stream stays ended"
 
 
@@ -86,7 +98,7 @@ async def test_notes_versions_are_stored_once_and_the_newest_is_served(store: No
     writer.add([segment(1)])
     rolling = writer.notes(npb.MeetingNotes.KIND_ROLLING, version=1)
     final = writer.notes(npb.MeetingNotes.KIND_FINAL, version=1)
-    await store.add_segments("m", [(segment(1), "s-a", 1)])
+    await store.add_segments("m", [final_event(segment(1), "s-a", 1)])
     assert await store.save_notes(rolling) is NotesSaved.STORED
     replayed = await store.save_notes(rolling)
     assert replayed is NotesSaved.ALREADY_STORED, "a replayed version is not stored twice"
@@ -102,9 +114,9 @@ async def test_notes_versions_are_stored_once_and_the_newest_is_served(store: No
 async def test_delete_erases_everything_held_about_a_meeting(store: NotesStore) -> None:
     writer = OfflineNotesWriter("m", dt.date(2026, 2, 18))
     writer.add([segment(1)])
-    await store.add_segments("m", [(segment(1), "s-a", 1)])
-    await store.add_segments("other", [(segment(1, "bob"), "s-b", 1)])
-    await store.stream_event("m", "s-a", "alice", "Alice", ended=True, finals=1)
+    await store.add_segments("m", [final_event(segment(1), "s-a", 1)])
+    await store.add_segments("other", [final_event(segment(1, "bob"), "s-b", 1)])
+    await store.stream_event("m", "s-a", "alice", "Alice", ended=True, finals=1, emitted_at=now())
     await store.save_notes(writer.notes(npb.MeetingNotes.KIND_FINAL, version=1))
     assert await store.delete_meeting("m")
     assert await store.segments("m") == []
@@ -119,7 +131,7 @@ async def test_notes_written_for_a_meeting_deleted_meanwhile_are_not_stored(
 ) -> None:
     writer = OfflineNotesWriter("m", dt.date(2026, 2, 18))
     writer.add([segment(1)])
-    await store.add_segments("m", [(segment(1), "s-a", 1)])
+    await store.add_segments("m", [final_event(segment(1), "s-a", 1)])
     rolling = writer.notes(npb.MeetingNotes.KIND_ROLLING, version=1)
     assert await store.save_notes(rolling) is NotesSaved.STORED
     assert await store.save_notes(rolling) is NotesSaved.ALREADY_STORED
@@ -131,12 +143,44 @@ async def test_notes_written_for_a_meeting_deleted_meanwhile_are_not_stored(
     assert await store.meetings() == []
 
 
+async def test_a_deleted_meeting_stays_deleted_when_its_events_are_read_again(
+    store: NotesStore,
+) -> None:
+    said_before = now() - dt.timedelta(seconds=1)
+    await store.add_segments("m", [final_event(segment(1), "s-a", 1, said_before)])
+    await store.stream_event(
+        "m", "s-a", "alice", "Alice", ended=True, finals=1, emitted_at=said_before
+    )
+    assert await store.delete_meeting("m")
+    # A consumer replaying the transcripts and meetings topics, or one that lagged behind,
+    # reads the deleted meeting's events again: they stay deleted.
+    replayed = [
+        final_event(segment(1), "s-a", 1, said_before),
+        final_event(segment(2), "s-a", 2, said_before),
+    ]
+    assert await store.add_segments("m", replayed) == []
+    assert not await store.stream_event(
+        "m", "s-a", "alice", "Alice", ended=True, finals=2, emitted_at=said_before
+    )
+    assert not await store.has_meeting("m")
+    assert await store.segments("m") == []
+    assert await store.meetings() == []
+    # The same meeting id, used again after the deletion, is a new meeting.
+    later = final_event(segment(3), "s-a", 3, now() + dt.timedelta(seconds=1))
+    assert await store.add_segments("m", [*replayed, later]) == [later]
+    assert [s.segment_id for s in await store.segments("m")] == ["alice-3"]
+
+
 async def test_segments_after_an_offset_are_those_a_notes_version_has_not_seen(
     store: NotesStore,
 ) -> None:
-    rows = [(segment(1), "s-a", 10), (segment(3, "bob"), "s-b", 12), (segment(2), "s-a", 13)]
+    rows = [
+        final_event(segment(1), "s-a", 10),
+        final_event(segment(3, "bob"), "s-b", 12),
+        final_event(segment(2), "s-a", 13),
+    ]
     await store.add_segments("m", rows)
-    await store.add_segments("other", [(segment(4), "s-c", 14)])
+    await store.add_segments("other", [final_event(segment(4), "s-c", 14)])
     after = await store.segments("m", after=10)
     assert [s.segment_id for s in after] == ["alice-2", "bob-3"], "in the order they were said"
     assert await store.segments("m", after=13) == []
