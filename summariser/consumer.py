@@ -69,6 +69,10 @@ class _Meeting:
     previous_notes: npb.MeetingNotes | None = None
     speech_since_rolling_s: float = 0.0
     last_event: float = field(default_factory=time.monotonic)
+    #: When it was rebuilt from the store (naive UTC): a deletion after that makes it stale.
+    loaded_at: dt.datetime = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    )
 
 
 class Summariser:
@@ -248,6 +252,12 @@ class Summariser:
     async def _meeting(self, meeting_id: str, day: dt.date) -> _Meeting:
         """The meeting's writer; after a restart or rebalance, rebuilt from the store."""
         meeting = self._meetings.get(meeting_id)
+        if meeting is not None:
+            erased_at = await self._store.erased_at(meeting_id)
+            if erased_at is not None and erased_at >= meeting.loaded_at:
+                # Deleted while it went on (its later finals are a new meeting): nothing
+                # held of the deleted part may reach the new notes.
+                meeting = None
         if meeting is None:
             writer = OfflineNotesWriter(meeting_id, day)
             writer.add(await self._store.segments(meeting_id))

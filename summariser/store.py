@@ -26,6 +26,7 @@ from sqlalchemy import (
     Float,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -97,6 +98,10 @@ erased_meetings = Table(
     Column("meeting_id", String(200), primary_key=True),
     Column("erased_at", DateTime(), nullable=False),
 )
+
+
+def _when_erased(meeting_id: str) -> Select[tuple[dt.datetime]]:
+    return select(erased_meetings.c.erased_at).where(erased_meetings.c.meeting_id == meeting_id)
 
 
 def _utcnow() -> dt.datetime:
@@ -231,9 +236,7 @@ class NotesStore:
         """
         mine = meetings.c.meeting_id == meeting_id
         await conn.execute(select(meetings.c.meeting_id).where(mine).with_for_update())
-        return await conn.scalar(  # type: ignore[no-any-return]
-            select(erased_meetings.c.erased_at).where(erased_meetings.c.meeting_id == meeting_id)
-        )
+        return await conn.scalar(_when_erased(meeting_id))  # type: ignore[no-any-return]
 
     async def _touch(self, conn, meeting_id: str) -> None:  # type: ignore[no-untyped-def]
         now = _utcnow()
@@ -301,6 +304,11 @@ class NotesStore:
                 .on_conflict_do_update(index_elements=["meeting_id"], set_={"erased_at": now})
             )
         return True
+
+    async def erased_at(self, meeting_id: str) -> dt.datetime | None:
+        """When the meeting was last deleted, if ever."""
+        async with self._engine.connect() as conn:
+            return await conn.scalar(_when_erased(meeting_id))  # type: ignore[no-any-return]
 
     async def has_meeting(self, meeting_id: str) -> bool:
         async with self._engine.connect() as conn:

@@ -28,8 +28,11 @@ from google.protobuf import json_format
 from kafka_broker import group_caught_up, read_topic
 from stenograph.v1 import notes_pb2 as npb
 from stenograph.v1 import notes_pb2_grpc as npb_grpc
+from stenograph.v1.events_pb2 import TranscriptEvent
 from support_commands import poll_until_found, stenograph
 from support_meeting import meeting_tracks
+
+from server.transcript_publisher import encode_event
 
 MEETING_ID = "launch-review"
 COMMAND_TIMEOUT_S = 180.0  # a four-stream meeting sent with --fast on two cores
@@ -405,6 +408,40 @@ async def test_a_deleted_meeting_stays_deleted_when_a_summariser_reads_the_topic
             assert (await http.get(f"{base}/replayed/{path}")).status_code == 404, path
         assert "replayed" not in (await http.get(base)).text
     assert notes_on_topic(notes_node, "replayed")[-1] is None, "notes published again"
+
+
+async def test_notes_written_after_a_meeting_is_deleted_mid_way_hold_nothing_said_before(
+    notes_node: RunningNode,
+) -> None:
+    base = f"{notes_node.http_url}/v1/meetings"
+    meeting_id = "deleted-mid-way"
+    producer = Producer({"bootstrap.servers": notes_node.kafka_bootstrap})
+
+    def say(n: int, text: str) -> None:
+        # 10 s per final: each is past the node's 8 s of speech between rolling versions.
+        event = TranscriptEvent(
+            meeting_id=meeting_id, stream_id="s1", segment_id=f"seg-{n}", seq=n,
+            is_final=True, speech_final=True, text=text,
+            participant={"id": "ada", "display_name": "Ada"},
+            start=dt.timedelta(seconds=10 * n), end=dt.timedelta(seconds=10 * n + 10),
+        )  # fmt: skip
+        event.emitted_at.GetCurrentTime()
+        producer.produce("stenograph.transcripts.v1", encode_event(event), meeting_id.encode())
+        assert producer.flush(10) == 0
+
+    say(0, "Carol will change the door code of the lab by Monday.")
+    await poll_until_found(f"{base}/{meeting_id}/notes", timeout_s=NOTES_TIMEOUT_S)
+    async with httpx.AsyncClient() as http:
+        assert (await http.delete(f"{base}/{meeting_id}")).status_code == 204
+    # The meeting goes on under the same id: what is said from now on is a new meeting.
+    say(1, "Bob will send the budget by Friday.")
+    notes = await poll_until_found(f"{base}/{meeting_id}/notes", timeout_s=NOTES_TIMEOUT_S)
+    transcript = await poll_until_found(
+        f"{base}/{meeting_id}/transcript", timeout_s=5, params={"format": "text"}
+    )
+    for shown in (notes.text, transcript.text):
+        assert "budget" in shown.lower()
+        assert "door code" not in shown.lower()
 
 
 def notes_on_topic(node: RunningNode, meeting_id: str) -> list[bytes | None]:
