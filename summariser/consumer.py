@@ -40,7 +40,8 @@ from summariser.events import (
 )
 from summariser.notes_backends import NotesBackends
 from summariser.offline_notes import OfflineNotesWriter, kind_name
-from summariser.store import NotesSaved, NotesStore, StoredFinal
+from summariser.store import NotesSaved, NotesStore
+from summariser.transcript import StoredFinal
 
 log = logging.getLogger(__name__)
 

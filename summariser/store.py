@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from stenograph.v1 import notes_pb2 as npb
 
 from summariser.offline_notes import kind_name
-from summariser.transcript import Segment
+from summariser.transcript import Segment, StoredFinal
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -120,18 +120,6 @@ class NotesSaved(Enum):
     STORED = "stored"
     ALREADY_STORED = "already stored"  # a replayed version
     MEETING_DELETED = "meeting deleted"  # deleted while these notes were being written
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFinal:
-    """A final caption as the consumer read it from the transcripts topic."""
-
-    segment: Segment
-    stream_id: str
-    #: Position on the transcripts topic: every event of a meeting shares its partition.
-    event_offset: int
-    #: When the node emitted it (naive UTC), to tell a deleted meeting's events from later ones.
-    emitted_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,18 @@ class Segment:
     @property
     def at_s(self) -> float:
         return self.start_s if self.spoken_at is None else self.spoken_at
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFinal:
+    """A final caption as a summariser read it from the transcripts topic."""
+
+    segment: Segment
+    stream_id: str
+    #: Position on the transcripts topic: every event of a meeting shares its partition.
+    event_offset: int
+    #: When the node emitted it (naive UTC), to tell a deleted meeting's events from later ones.
+    emitted_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)

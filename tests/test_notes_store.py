@@ -18,8 +18,8 @@ import pytest_asyncio
 from stenograph.v1 import notes_pb2 as npb
 
 from summariser.offline_notes import OfflineNotesWriter
-from summariser.store import NotesSaved, NotesStore, StoredFinal
-from summariser.transcript import Segment
+from summariser.store import NotesSaved, NotesStore
+from summariser.transcript import Segment, StoredFinal
 
 POSTGRES = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgres@127.0.0.1:5432/test")
 
