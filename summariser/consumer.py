@@ -40,7 +40,7 @@ from summariser.events import (
 )
 from summariser.notes_backends import NotesBackends
 from summariser.offline_notes import OfflineNotesWriter, kind_name
-from summariser.store import NotesSaved, NotesStore
+from summariser.store import NotesSaved, NotesStore, utcnow
 from summariser.transcript import StoredFinal
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,7 @@ class _Meeting:
     speech_since_rolling_s: float = 0.0
     last_event: float = field(default_factory=time.monotonic)
     #: When it was rebuilt from the store (naive UTC): a deletion after that makes it stale.
-    loaded_at: dt.datetime = field(
-        default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    )
+    loaded_at: dt.datetime = field(default_factory=utcnow)
 
 
 class Summariser:

@@ -104,7 +104,7 @@ def _when_erased(meeting_id: str) -> Select[tuple[dt.datetime]]:
     return select(erased_meetings.c.erased_at).where(erased_meetings.c.meeting_id == meeting_id)
 
 
-def _utcnow() -> dt.datetime:
+def utcnow() -> dt.datetime:
     """Naive UTC: SQLite keeps no time zone, so every stored time is UTC without one."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -227,7 +227,7 @@ class NotesStore:
         return await conn.scalar(_when_erased(meeting_id))  # type: ignore[no-any-return]
 
     async def _touch(self, conn, meeting_id: str) -> None:  # type: ignore[no-untyped-def]
-        now = _utcnow()
+        now = utcnow()
         await conn.execute(
             self._insert(meetings)
             .values(meeting_id=meeting_id, first_event_at=now, last_event_at=now)
@@ -265,7 +265,7 @@ class NotesStore:
                     await conn.execute(
                         meetings.update()
                         .where(meetings.c.meeting_id == note.meeting_id)
-                        .values(ended_at=func.coalesce(meetings.c.ended_at, _utcnow()))
+                        .values(ended_at=func.coalesce(meetings.c.ended_at, utcnow()))
                     )
                 return NotesSaved.STORED
             alive_now = await conn.scalar(select(alive))
@@ -285,7 +285,7 @@ class NotesStore:
                 return False
             for table in (segments, streams, notes):
                 await conn.execute(delete(table).where(table.c.meeting_id == meeting_id))
-            now = _utcnow()
+            now = utcnow()
             await conn.execute(
                 self._insert(erased_meetings)
                 .values(meeting_id=meeting_id, erased_at=now)

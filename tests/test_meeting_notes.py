@@ -336,14 +336,7 @@ async def test_deleting_a_meeting_erases_it_and_publishes_a_tombstone(
     meeting: Meeting, notes_node: RunningNode
 ) -> None:
     base = f"{notes_node.http_url}/v1/meetings"
-    # A meeting of its own, so the other tests keep theirs.
-    streamed = await stenograph(
-        notes_node, "stream", str(ROOT / "../shared/data/speech/audio/jfk_16k.wav"),
-        "--meeting", "to-delete", "--participant", "Eve", "--fast",
-        "--server", notes_node.grpc_target,
-    )  # fmt: skip
-    assert streamed.returncode == 0, streamed.stderr
-    await poll_until_found(f"{base}/to-delete/notes", timeout_s=NOTES_TIMEOUT_S)
+    await stream_jfk_until_notes(notes_node, "to-delete")
     async with httpx.AsyncClient() as http:
         assert (await http.delete(f"{base}/to-delete")).status_code == 204
         for path in ("notes", "transcript"):
@@ -367,13 +360,7 @@ async def test_a_deleted_meeting_stays_deleted_when_a_summariser_reads_the_topic
     notes_node: RunningNode, tmp_path: Path
 ) -> None:
     base = f"{notes_node.http_url}/v1/meetings"
-    streamed = await stenograph(
-        notes_node, "stream", str(ROOT / "../shared/data/speech/audio/jfk_16k.wav"),
-        "--meeting", "replayed", "--participant", "Eve", "--fast",
-        "--server", notes_node.grpc_target,
-    )  # fmt: skip
-    assert streamed.returncode == 0, streamed.stderr
-    await poll_until_found(f"{base}/replayed/notes", timeout_s=NOTES_TIMEOUT_S)
+    await stream_jfk_until_notes(notes_node, "replayed")
     async with httpx.AsyncClient() as http:
         assert (await http.delete(f"{base}/replayed")).status_code == 204
     # A second summariser group reads both topics from the start, as a consumer does after
@@ -392,8 +379,8 @@ async def test_a_deleted_meeting_stays_deleted_when_a_summariser_reads_the_topic
             cwd=ROOT, env=replay, stdout=log, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         try:
+            bootstrap = notes_node.kafka_bootstrap
             for _ in range(120):
-                bootstrap = notes_node.kafka_bootstrap
                 if await asyncio.to_thread(group_caught_up, bootstrap, group, topics):
                     break
                 assert process.returncode is None, (tmp_path / "replay.log").read_text()
@@ -442,6 +429,20 @@ async def test_notes_written_after_a_meeting_is_deleted_mid_way_hold_nothing_sai
     for shown in (notes.text, transcript.text):
         assert "budget" in shown.lower()
         assert "door code" not in shown.lower()
+
+
+async def stream_jfk_until_notes(node: RunningNode, meeting_id: str) -> None:
+    """A meeting of its own (JFK, sent fast), so the other tests keep theirs; once its
+    notes are stored."""
+    streamed = await stenograph(
+        node, "stream", str(ROOT / "../shared/data/speech/audio/jfk_16k.wav"),
+        "--meeting", meeting_id, "--participant", "Eve", "--fast",
+        "--server", node.grpc_target,
+    )  # fmt: skip
+    assert streamed.returncode == 0, streamed.stderr
+    await poll_until_found(
+        f"{node.http_url}/v1/meetings/{meeting_id}/notes", timeout_s=NOTES_TIMEOUT_S
+    )
 
 
 def notes_on_topic(node: RunningNode, meeting_id: str) -> list[bytes | None]:

@@ -18,7 +18,7 @@ import pytest_asyncio
 from stenograph.v1 import notes_pb2 as npb
 
 from summariser.offline_notes import OfflineNotesWriter
-from summariser.store import NotesSaved, NotesStore
+from summariser.store import NotesSaved, NotesStore, utcnow
 from summariser.transcript import Segment, StoredFinal
 
 POSTGRES = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgres@127.0.0.1:5432/test")
@@ -51,14 +51,10 @@ def segment(n: int, who: str = "alice") -> Segment:
     return Segment(f"{who}-{n}", who, who.title(), 2.0 * n, 2.0 * n + 1.5, text, spoken_at=1e9 + n)
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def final_event(
     s: Segment, stream_id: str, offset: int, emitted_at: dt.datetime | None = None
 ) -> StoredFinal:
-    return StoredFinal(s, stream_id, offset, emitted_at or now())
+    return StoredFinal(s, stream_id, offset, emitted_at or utcnow())
 
 
 async def test_migrations_apply_once(store: NotesStore) -> None:
@@ -79,16 +75,18 @@ async def test_replayed_segments_are_stored_once_in_spoken_order(store: NotesSto
 async def test_a_meeting_is_complete_when_every_stream_ended_and_its_finals_arrived(
     store: NotesStore,
 ) -> None:
-    await store.stream_event("m", "s-a", "alice", "Alice", ended=False, emitted_at=now())
-    await store.stream_event("m", "s-b", "bob", "Bob", ended=False, emitted_at=now())
+    await store.stream_event("m", "s-a", "alice", "Alice", ended=False, emitted_at=utcnow())
+    await store.stream_event("m", "s-b", "bob", "Bob", ended=False, emitted_at=utcnow())
     await store.add_segments("m", [final_event(segment(1), "s-a", 1)])
-    await store.stream_event("m", "s-a", "alice", "Alice", ended=True, finals=2, emitted_at=now())
-    await store.stream_event("m", "s-b", "bob", "Bob", ended=True, finals=0, emitted_at=now())
+    await store.stream_event(
+        "m", "s-a", "alice", "Alice", ended=True, finals=2, emitted_at=utcnow()
+    )
+    await store.stream_event("m", "s-b", "bob", "Bob", ended=True, finals=0, emitted_at=utcnow())
     assert not await store.meeting_complete("m"), "one of Alice's finals is still on its way"
     await store.add_segments("m", [final_event(segment(2), "s-a", 3)])
     assert await store.meeting_complete("m")
     await store.stream_event(
-        "m", "s-b", "bob", "Bob", ended=False, emitted_at=now()
+        "m", "s-b", "bob", "Bob", ended=False, emitted_at=utcnow()
     )  # a late, replayed start
     assert await store.meeting_complete("m"), "an ended stream stays ended"
 
@@ -116,7 +114,9 @@ async def test_delete_erases_everything_held_about_a_meeting(store: NotesStore) 
     writer.add([segment(1)])
     await store.add_segments("m", [final_event(segment(1), "s-a", 1)])
     await store.add_segments("other", [final_event(segment(1, "bob"), "s-b", 1)])
-    await store.stream_event("m", "s-a", "alice", "Alice", ended=True, finals=1, emitted_at=now())
+    await store.stream_event(
+        "m", "s-a", "alice", "Alice", ended=True, finals=1, emitted_at=utcnow()
+    )
     await store.save_notes(writer.notes(npb.MeetingNotes.KIND_FINAL, version=1))
     assert await store.delete_meeting("m")
     assert await store.segments("m") == []
@@ -146,7 +146,7 @@ async def test_notes_written_for_a_meeting_deleted_meanwhile_are_not_stored(
 async def test_a_deleted_meeting_stays_deleted_when_its_events_are_read_again(
     store: NotesStore,
 ) -> None:
-    said_before = now() - dt.timedelta(seconds=1)
+    said_before = utcnow() - dt.timedelta(seconds=1)
     await store.add_segments("m", [final_event(segment(1), "s-a", 1, said_before)])
     await store.stream_event(
         "m", "s-a", "alice", "Alice", ended=True, finals=1, emitted_at=said_before
@@ -166,7 +166,7 @@ async def test_a_deleted_meeting_stays_deleted_when_its_events_are_read_again(
     assert await store.segments("m") == []
     assert await store.meetings() == []
     # The same meeting id, used again after the deletion, is a new meeting.
-    later = final_event(segment(3), "s-a", 3, now() + dt.timedelta(seconds=1))
+    later = final_event(segment(3), "s-a", 3, utcnow() + dt.timedelta(seconds=1))
     assert await store.add_segments("m", [*replayed, later]) == [later]
     assert [s.segment_id for s in await store.segments("m")] == ["alice-3"]
 
