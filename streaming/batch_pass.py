@@ -26,11 +26,12 @@ from faster_whisper.transcribe import get_compression_ratio
 from streaming.audio import SAMPLE_RATE, Pcm
 from streaming.events import Word
 from streaming.guards import (
-    MAX_COMPRESSION_RATIO,
     SegmentLike,
     drop_repetition_loop,
     drop_squeezed_repeats,
-    is_hallucinated_segment,
+    is_invented_segment,
+    is_looped_segment,
+    words_before_loop,
 )
 
 #: Padding kept after the audio (in 10 ms mel frames). With none, tiny.en decodes 2-12 s
@@ -271,12 +272,17 @@ def heard_words(segments: Iterable[HeardSegment]) -> tuple[list[Word], bool]:
     words: list[Word] = []
     failed = False
     for quality, segment_words in segments:
-        if is_hallucinated_segment(quality):
-            failed |= quality.compression_ratio > MAX_COMPRESSION_RATIO
+        if is_invented_segment(quality):
             continue
-        for text, start, end, probability in segment_words:
-            if text.strip():
-                words.append(Word(text.strip(), float(start), float(end), float(probability)))
+        heard = [
+            Word(text.strip(), float(start), float(end), float(probability))
+            for text, start, end, probability in segment_words
+            if text.strip()
+        ]
+        if is_looped_segment(quality):
+            failed = True
+            heard = words_before_loop(heard)
+        words += heard
     # Squeezed repeats are dropped without calling the decode failed: the rest is sound.
     words = drop_squeezed_repeats(words)
     kept = drop_repetition_loop(words)

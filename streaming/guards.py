@@ -42,10 +42,13 @@ class SegmentLike(Protocol):
     compression_ratio: float
 
 
-def is_hallucinated_segment(segment: SegmentLike) -> bool:
-    """True for a segment that is very likely invented rather than heard."""
-    if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOW_AVG_LOGPROB:
-        return True
+def is_invented_segment(segment: SegmentLike) -> bool:
+    """True for a segment the model itself took for non-speech and decoded unsure of it."""
+    return segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOW_AVG_LOGPROB
+
+
+def is_looped_segment(segment: SegmentLike) -> bool:
+    """True for a segment whose text compresses like a decoder loop."""
     return segment.compression_ratio > MAX_COMPRESSION_RATIO
 
 
@@ -80,6 +83,30 @@ def drop_repetition_loop(words: Sequence[Word]) -> list[Word]:
         if tokens[-2 * n : -n] == tokens[-n:]:
             return list(words[:-n])
     return list(words)
+
+
+def words_before_loop(words: Sequence[Word]) -> list[Word]:
+    """The words of a looped segment (`is_looped_segment`) before its loop; none if no loop.
+
+    Whisper loops after what it heard: on overlapping speakers tiny.en decoded "…now though.
+    Well there isn't that much difference at least. Well there isn't that much" (compression
+    2.43), and dropping the whole segment left a live caption without its new words for a
+    pass or two. The loop is the longest tail in which every word repeats the one `period`
+    words before it, at least MIN_REPEATED_SENTENCE_WORDS words long; its last copy may be
+    cut short by the token budget, even inside a word ("…Well there isn").
+    """
+    tokens = [_norm(w) for w in words]
+    n = len(tokens)
+
+    def repeats(i: int, period: int) -> bool:
+        earlier = tokens[i - period]
+        return tokens[i] == earlier or (i == n - 1 and earlier.startswith(tokens[i]))
+
+    for cut in range(1, n - MIN_REPEATED_SENTENCE_WORDS + 1):
+        for period in range(1, cut + 1):
+            if all(repeats(i, period) for i in range(cut, n)):
+                return list(words[:cut])
+    return []
 
 
 def drop_squeezed_repeats(words: Sequence[Word]) -> list[Word]:

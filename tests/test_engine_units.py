@@ -21,7 +21,7 @@ from support_audio import espeak_wav, normalise, wer
 from server.file_streamer import decode_file
 from streaming.agreement import LocalAgreement
 from streaming.audio import PcmDecoder, make_decoder
-from streaming.batch_pass import PADDING_KEPT_FRAMES, PassRequest, window_features
+from streaming.batch_pass import PADDING_KEPT_FRAMES, PassRequest, heard_words, window_features
 from streaming.errors import InvalidAudio, InvalidConfig
 from streaming.events import (
     SegmentUpdate,
@@ -36,7 +36,9 @@ from streaming.guards import (
     drop_repetition_loop,
     drop_squeezed_repeats,
     drop_unlikely_tail,
-    is_hallucinated_segment,
+    is_invented_segment,
+    is_looped_segment,
+    words_before_loop,
 )
 from streaming.load import Priority
 from streaming.options import SessionOptions
@@ -349,20 +351,48 @@ class TestGuards:
         compression_ratio: float
 
     @pytest.mark.parametrize(
-        ("no_speech", "logprob", "compression", "invented"),
+        ("no_speech", "logprob", "compression", "invented", "looped"),
         [
-            (0.9, -1.5, 1.2, True),  # the model thinks it is not speech, and is unsure
-            (0.9, -0.3, 1.2, False),  # not speech, but decoded confidently: keep
-            (0.1, -1.5, 1.2, False),  # speech, decoded with difficulty: keep
-            (0.1, -0.3, 3.0, True),  # compresses like a loop
-            (0.1, -0.3, 1.5, False),  # ordinary speech
+            (0.9, -1.5, 1.2, True, False),  # the model thinks it is not speech, and is unsure
+            (0.9, -0.3, 1.2, False, False),  # not speech, but decoded confidently: keep
+            (0.1, -1.5, 1.2, False, False),  # speech, decoded with difficulty: keep
+            (0.1, -0.3, 3.0, False, True),  # compresses like a loop
+            (0.1, -0.3, 1.5, False, False),  # ordinary speech
         ],
     )
-    def test_hallucinated_segments(
-        self, no_speech: float, logprob: float, compression: float, invented: bool
+    def test_invented_and_looped_segments(
+        self, no_speech: float, logprob: float, compression: float, invented: bool, looped: bool
     ) -> None:
         segment = self.Segment(no_speech, logprob, compression)
-        assert is_hallucinated_segment(segment) is invented
+        assert is_invented_segment(segment) is invented
+        assert is_looped_segment(segment) is looped
+
+    def test_a_looped_segment_keeps_what_was_heard_before_the_loop(self) -> None:
+        # tiny.en on 4 s of the pyannote sample's overlapping speakers, a partial pass.
+        looped = words(
+            "University now though. Well there isn't that much difference at least."
+            " Well there isn't that much difference at least. Well there isn"
+        )
+        assert texts(words_before_loop(looped)) == (
+            "University now though. Well there isn't that much difference at least."
+        )
+        hello = words(" ".join(["Hello."] * 11))
+        assert texts(words_before_loop(hello)) == "Hello."
+
+    def test_a_looped_segment_without_a_loop_at_its_end_keeps_nothing(self) -> None:
+        # Compresses well, but no tail repeats: nothing to trust.
+        assert words_before_loop(words("we can we can we can do it now")) == []
+        assert words_before_loop(words("one two three")) == []
+
+    def test_a_looped_piece_keeps_its_words_before_the_loop_and_fails_the_pass(self) -> None:
+        looped = self.Segment(0.01, -0.2, 2.43)
+        heard = [(w.text, w.start_s, w.end_s, w.probability) for w in words("so we agreed")]
+        loop = heard + [(w.text, w.start_s + 2, w.end_s + 2, 0.9) for w in words("yes " * 6)]
+        kept, failed = heard_words([(looped, loop)])
+        assert texts(kept) == "so we agreed yes" and failed
+        invented = self.Segment(0.9, -1.5, 1.2)
+        kept, failed = heard_words([(invented, heard)])
+        assert kept == [] and not failed
 
 
 # -- the audio window -------------------------------------------------------------------------
