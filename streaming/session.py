@@ -308,6 +308,9 @@ class TranscriptionSession:
             await self._send_partial()
             return
         self._agreement.insert(await self._recognize())
+        # Shown before a cut's final pass, not after it: under load that pass takes a second
+        # or two, and the words this pass heard last would wait for it.
+        await self._send_partial()
         committed = self._agreement.committed
         segment_s = self._window.end_s - self._segment_start_s
         if committed and segment_s > self.options.max_segment_s:
@@ -331,6 +334,7 @@ class TranscriptionSession:
             self._segment_start_s = boundary_s
             self._continues_cut = True
             self._window.trim_before(boundary_s - CONTEXT_S)
+            await self._send_partial()  # the words after the cut, as a new segment
         elif not committed and segment_s > self.options.max_segment_s + UNAGREED_EXTRA_S:
             # Nothing agreed (noise-like speech, or consecutive passes that keep disagreeing on
             # the first word, e.g. "one"/"1"): the final pass decides, and the window stops
@@ -340,8 +344,6 @@ class TranscriptionSession:
                 extra={"stream_id": self.options.stream_id, "segment_s": round(segment_s, 2)},
             )
             await self._finish_segment(speech_final=False)
-            return
-        await self._send_partial()
 
     async def _final_words_until(self, boundary_s: float, committed: list[Word]) -> list[Word]:
         """The final text of the segment's audio up to `boundary_s`, from a final pass.
