@@ -24,6 +24,8 @@ MIN_WORD_REPEATS = 4
 #: A whole sentence decoded twice back to back at the end ("Should we offer remote work?
 #: Should we offer remote work?") is Whisper's, not the speaker's; shorter phrases may be both.
 MIN_REPEATED_SENTENCE_WORDS = 4
+#: Words before a loop spanning less than this were a guess on too little audio.
+MIN_BEFORE_LOOP_S = 2.0
 #: A word repeating the one before it in less time than this was not said again: Whisper's
 #: alignment squeezes invented repeats into a frame or two ("Hello." x8 on the pyannote
 #: sample's three, five of them 0.00-0.02 s long), while a spoken word takes a tenth of a second.
@@ -93,7 +95,9 @@ def words_before_loop(words: Sequence[Word]) -> list[Word]:
     2.43), and dropping the whole segment left a live caption without its new words for a
     pass or two. The loop is the longest tail in which every word repeats the one `period`
     words before it, at least MIN_REPEATED_SENTENCE_WORDS words long; its last copy may be
-    cut short by the token budget, even inside a word ("…Well there isn").
+    cut short by the token budget, even inside a word ("…Well there isn"). What comes before
+    a loop is kept only if it spans MIN_BEFORE_LOOP_S: on the first second of a turn Whisper
+    loops on a guess ("How long will it be?" x4 on 1 s of "How long will the upgrade take?").
     """
     tokens = [_norm(w) for w in words]
     n = len(tokens)
@@ -105,7 +109,10 @@ def words_before_loop(words: Sequence[Word]) -> list[Word]:
     for cut in range(1, n - MIN_REPEATED_SENTENCE_WORDS + 1):
         for period in range(1, cut + 1):
             if all(repeats(i, period) for i in range(cut, n)):
-                return list(words[:cut])
+                heard = words[:cut]
+                return (
+                    list(heard) if heard[-1].end_s - heard[0].start_s >= MIN_BEFORE_LOOP_S else []
+                )
     return []
 
 
