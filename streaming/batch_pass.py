@@ -266,9 +266,9 @@ HeardSegment = tuple[SegmentLike, Iterable[tuple[str, float, float, float]]]
 
 
 def heard_words(segments: Iterable[HeardSegment]) -> tuple[list[Word], bool]:
-    """The words of the segments Whisper did not invent, without squeezed repeats, cut at a
-    repetition loop, and whether the decode looks failed (text that compresses too well, or
-    a loop)."""
+    """The words of the segments Whisper did not invent (of a segment that compresses like a
+    loop, those before the loop), without squeezed repeats, cut at a repetition loop, and
+    whether the decode looks failed (text that compresses too well, or a loop)."""
     words: list[Word] = []
     failed = False
     for quality, segment_words in segments:

@@ -93,9 +93,9 @@ def words_before_loop(words: Sequence[Word]) -> list[Word]:
     Whisper loops after what it heard: on overlapping speakers tiny.en decoded "…now though.
     Well there isn't that much difference at least. Well there isn't that much" (compression
     2.43), and dropping the whole segment left a live caption without its new words for a
-    pass or two. The loop is the longest tail in which every word repeats the one `period`
-    words before it, at least MIN_REPEATED_SENTENCE_WORDS words long; its last copy may be
-    cut short by the token budget, even inside a word ("…Well there isn"). What comes before
+    pass or two. The loop is the longest tail (of MIN_REPEATED_SENTENCE_WORDS words or more)
+    that repeats, word for word, the phrase just before it, over and over; its last copy may
+    be cut short by the token budget, even inside a word ("…Well there isn"). What comes before
     a loop is kept only if it spans MIN_BEFORE_LOOP_S: on the first second of a turn Whisper
     loops on a guess ("How long will it be?" x4 on 1 s of "How long will the upgrade take?").
     """
@@ -109,10 +109,9 @@ def words_before_loop(words: Sequence[Word]) -> list[Word]:
     for cut in range(1, n - MIN_REPEATED_SENTENCE_WORDS + 1):
         for period in range(1, cut + 1):
             if all(repeats(i, period) for i in range(cut, n)):
-                heard = words[:cut]
-                return (
-                    list(heard) if heard[-1].end_s - heard[0].start_s >= MIN_BEFORE_LOOP_S else []
-                )
+                heard = list(words[:cut])
+                guessed = heard[-1].end_s - heard[0].start_s < MIN_BEFORE_LOOP_S
+                return [] if guessed else heard
     return []
 
 
