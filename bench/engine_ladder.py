@@ -270,6 +270,7 @@ async def ladder(
     for n in args.streams:
         print(f"engine: N = {n} ...", file=sys.stderr, flush=True)
         before = engine.batches.snapshot()
+        greedy_before = engine.scheduler.greedy_partials
         level: LevelResult = await run_level_on(
             os.getpid(),
             engine.stream,
@@ -282,7 +283,8 @@ async def ladder(
         )
         gpu_memory = await asyncio.to_thread(gpu_query, "memory.used")
         summary = summarise_level(level, offline) | {
-            "scheduler": batch_delta(before, engine.batches.snapshot()),
+            "scheduler": batch_delta(before, engine.batches.snapshot())
+            | {"greedy_partials": engine.scheduler.greedy_partials - greedy_before},
             "gpu_memory_used_mib": next(iter(gpu_memory), None),
             "per_file": per_file(level, offline),  # texts and WER per file, for diagnosis
         }

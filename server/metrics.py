@@ -27,6 +27,9 @@ ACCEPTING = Gauge(
 PARTIAL_INTERVAL = Gauge(
     "stenograph_partial_interval_seconds", "Live partial refresh interval for the current load"
 )
+PARTIAL_BEAM = Gauge(
+    "stenograph_partial_beam_size", "Beam of live partial passes for the current load"
+)
 BATCH_SIZE = Histogram(
     "stenograph_inference_batch_size",
     "Whisper passes run as one batch",

@@ -71,6 +71,9 @@ class Node:
         metrics.PARTIAL_INTERVAL.set_function(
             lambda: scheduler.partial_interval_s(settings.partial_interval_s)
         )
+        metrics.PARTIAL_BEAM.set_function(
+            lambda: scheduler.load.partial_beam_size(settings.partial_beam_size)
+        )
         return node
 
     @property

@@ -1,7 +1,8 @@
 """How busy a node's inference workers are, and what follows from it.
 
-Two decisions are made from measurements, never from a fixed stream count:
-- how often live streams refresh their partial results (first thing to give under load), and
+Three decisions are made from measurements, never from a fixed stream count:
+- how often live streams refresh their partial results (first thing to give under load),
+- whether partial passes decode greedily (next, once they queue for the workers), and
 - whether one more live stream can be admitted and still be kept real time.
 """
 
@@ -32,6 +33,13 @@ STRETCH_FROM_BUSY = 0.5
 MAX_PARTIAL_INTERVAL_S = 2.0
 #: Recent enough to react within a few partial refreshes.
 STRETCH_WINDOW_S = 3.0
+#: Partial passes that wait this long for a worker on average (over `STRETCH_WINDOW_S`) mean
+#: the workers cannot keep up even at the slowest partial rate: partials then decode greedily
+#: until the waits fall. With headroom the narrow beam shows fewer wrong words
+#: (`recognizer.PARTIAL_BEAM_SIZE`); at 8 streams on the Xeons and the Zen 4 EPYC measured,
+#: partials waited 0.05-0.17 s on average, and 0.5 s on a 2-core AVX2 EPYC, where greedy
+#: partials took p95 word lag from 5.2 to 3.1 s.
+GREEDY_PARTIALS_FROM_WAIT_S = 0.3
 #: Admission looks further back: a stream's cost shows once it has spoken for a while.
 ADMISSION_WINDOW_S = 10.0
 #: By default a node admits a live stream while its predicted busy share stays under this...
@@ -123,6 +131,18 @@ class LoadMeter:
         live = self.busy(STRETCH_WINDOW_S, LIVE)
         over = max(0.0, live - STRETCH_FROM_BUSY) / (1.0 - STRETCH_FROM_BUSY)
         return base_s + over * max(0.0, MAX_PARTIAL_INTERVAL_S - base_s)
+
+    def mean_wait(self, priority: Priority, window_s: float) -> float:
+        """How long passes of `priority` waited for a worker, on average, lately."""
+        since = self._clock() - window_s
+        with self._lock:
+            waits = [w for at, w, p in self._waits if p is priority and at > since]
+        return sum(waits) / len(waits) if waits else 0.0
+
+    def partial_beam_size(self, base: int) -> int:
+        """The live partial passes' beam for the current load: `base`, or 1 while they queue."""
+        queued = self.mean_wait(Priority.LIVE_PARTIAL, STRETCH_WINDOW_S)
+        return 1 if queued >= GREEDY_PARTIALS_FROM_WAIT_S else base
 
     def busy_at_slowest_partials(self, base_s: float) -> float:
         """Live busy share had every partial been refreshed at `MAX_PARTIAL_INTERVAL_S`."""

@@ -217,10 +217,22 @@ class WhisperRecognizer:
         keep = min(MAX_PROMPT_TOKENS, len(tokens) // PROMPT_TOKEN_STEP * PROMPT_TOKEN_STEP)
         return tuple(tokens[len(tokens) - keep :]) if keep else ()
 
+    @property
+    def partial_beam_size(self) -> int:
+        return self._beam_sizes[False]
+
     def recognize_batch(
-        self, requests: Sequence[PassRequest], *, language: str, final: bool
+        self,
+        requests: Sequence[PassRequest],
+        *,
+        language: str,
+        final: bool,
+        beam_size: int | None = None,
     ) -> list[tuple[list[Word], bool]]:
         """Words (times relative to each request's audio) and whether each was redone padded.
+
+        `beam_size` overrides the pass's configured beam (the scheduler narrows partials'
+        under load).
 
         All requests share one encoder and decoder call. Where Whisper stopped before the end
         of an item's audio, the rest is decoded in a follow-up batch, as faster-whisper's
@@ -242,7 +254,7 @@ class WhisperRecognizer:
                 self.model,
                 tokenizer,
                 [current[i] for i in todo],
-                beam_size=self._beam_sizes[final],
+                beam_size=beam_size or self._beam_sizes[final],
                 suppress_tokens=suppressed,
                 final=final,
             )

@@ -6,8 +6,9 @@ workers are free too), and run them as one batch. Compatible means the same prio
 language and decode (final or partial), a prompt of the same token length, and audio in the
 same length bucket, so padding within a batch stays small. Finals go before partials and
 live streams before uploads; a busy node first refreshes partials less often
-(`partial_interval_s`), and admits live streams only while it has measured headroom for them
-(`admission`).
+(`partial_interval_s`), then, with its workers full, decodes them greedily
+(`LoadMeter.partial_beam_size`), and admits live streams only while it has measured headroom
+for them (`admission`).
 
 No batch waits for company: under load, passes pile up while the workers are busy and are
 batched then; an idle node runs a lone pass at once.
@@ -118,6 +119,8 @@ class InferenceScheduler:
         self._running = 0  # workers running a batch
         self._ready = threading.Condition()
         self._closed = False
+        #: Live partial passes decoded greedily because the workers were full.
+        self.greedy_partials = 0
         self._threads = [
             threading.Thread(target=self._work, name=f"whisper-{i}", daemon=True)
             for i in range(workers)
@@ -232,9 +235,18 @@ class InferenceScheduler:
             self.load.record_wait(head.priority, wait)
         results: Sequence[Recognition | BaseException]
         redone = 0
+        beam_size = None
+        if head.priority is Priority.LIVE_PARTIAL:
+            beam_size = self.load.partial_beam_size(self.recognizer.partial_beam_size)
+            if beam_size < self.recognizer.partial_beam_size:
+                with self._ready:
+                    self.greedy_partials += len(batch)
         try:
             recognized = self.recognizer.recognize_batch(
-                [j.request for j in batch], language=head.language, final=head.final
+                [j.request for j in batch],
+                language=head.language,
+                final=head.final,
+                beam_size=beam_size,
             )
         except Exception as e:  # one bad batch fails its passes, never the worker
             log.exception("inference batch failed", extra={"batch": len(batch)})

@@ -22,6 +22,7 @@ from streaming.load import (
     INITIAL_STREAM_COST,
     MAX_PARTIAL_INTERVAL_S,
     MIN_STREAM_COST,
+    STRETCH_WINDOW_S,
     LoadMeter,
     Priority,
     stream_cost_from_encoder,
@@ -177,6 +178,22 @@ class TestLoad:
         assert stream_cost_from_encoder(0.29, workers=4) < meter.initial_stream_cost
         assert stream_cost_from_encoder(0.001, workers=1) == MIN_STREAM_COST  # a GPU
 
+    def test_partials_decode_greedily_while_they_queue_for_the_workers(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=2, clock=clock)
+        assert meter.partial_beam_size(3) == 3
+        for _ in range(10):  # a busy node that keeps up: partials wait a little
+            meter.record_wait(Priority.LIVE_PARTIAL, 0.1)
+        assert meter.partial_beam_size(3) == 3
+        for _ in range(10):  # finals waiting do not count: they keep their beam anyway
+            meter.record_wait(Priority.LIVE_FINAL, 2.0)
+        assert meter.partial_beam_size(3) == 3
+        for _ in range(10):  # falling behind: the average partial waits 0.3 s or more
+            meter.record_wait(Priority.LIVE_PARTIAL, 0.6)
+        assert meter.partial_beam_size(3) == 1
+        clock.now += STRETCH_WINDOW_S + 0.1  # the queue drained: the beam comes back
+        assert meter.partial_beam_size(3) == 3
+
     def test_finals_waiting_for_a_worker_stop_admission(self) -> None:
         clock = Clock()
         meter = LoadMeter(workers=1, clock=clock)
@@ -284,6 +301,22 @@ async def test_a_live_final_overtakes_waiting_partials_and_uploads(
         Priority.LIVE_PARTIAL,
         Priority.BULK_PARTIAL,
     ]
+
+
+async def test_partials_behind_a_queue_decode_greedily_and_still_hear_the_words(
+    scheduler: InferenceScheduler, clips: list[tuple[np.ndarray, str]]
+) -> None:
+    jfk, _ = clips
+    quiet = await scheduler.recognize(jfk[0], offset_s=0.0)
+    assert scheduler.greedy_partials == 0
+    for _ in range(5):  # partials have been waiting a second for a worker
+        scheduler.load.record_wait(Priority.LIVE_PARTIAL, 1.0)
+    final = await scheduler.recognize(jfk[0], offset_s=0.0, final=True)
+    assert scheduler.greedy_partials == 0  # finals keep their beam
+    busy = await scheduler.recognize(jfk[0], offset_s=0.0)
+    assert scheduler.greedy_partials == 1
+    for result in (quiet, final, busy):
+        assert wer(jfk[1], " ".join(w.text for w in result.words)) < 0.2
 
 
 async def test_a_pass_whose_stream_went_away_is_never_run(

@@ -839,6 +839,15 @@ async def test_grpc_health_and_reflection(node: RunningNode) -> None:
     assert [s.name for s in described.service] == ["Transcription"]
 
 
+def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Prometheus samples by (name, sorted labels)."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
 async def test_http_health_and_metrics(node: RunningNode, jfk_live: StreamRun) -> None:
     async with httpx.AsyncClient(base_url=node.http_url, timeout=10.0) as http:
         healthz = await http.get("/healthz")
@@ -851,11 +860,7 @@ async def test_http_health_and_metrics(node: RunningNode, jfk_live: StreamRun) -
             while True:
                 metrics = await http.get("/metrics")
                 assert metrics.status_code == 200
-                samples = {
-                    (s.name, tuple(sorted(s.labels.items()))): s.value
-                    for family in text_string_to_metric_families(metrics.text)
-                    for s in family.samples
-                }
+                samples = metric_samples(metrics.text)
                 published = samples.get(
                     ("stenograph_kafka_records_published_total", (("topic", TRANSCRIPTS),)), 0.0
                 )
@@ -864,3 +869,14 @@ async def test_http_health_and_metrics(node: RunningNode, jfk_live: StreamRun) -
                 await asyncio.sleep(0.2)
     assert ("stenograph_active_streams", ()) in samples, sorted(samples)
     assert samples[("stenograph_active_streams", ())] >= 0
+    # Once idle (the load window is 3 s), the node refreshes partials at their configured
+    # rate and beam.
+    rate_and_beam = (
+        ("stenograph_partial_interval_seconds", ()),
+        ("stenograph_partial_beam_size", ()),
+    )
+    async with httpx.AsyncClient(base_url=node.http_url, timeout=10.0) as http:
+        async with asyncio.timeout(15):
+            while [samples[key] for key in rate_and_beam] != [0.5, 3.0]:
+                await asyncio.sleep(0.5)
+                samples = metric_samples((await http.get("/metrics")).text)
