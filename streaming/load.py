@@ -3,7 +3,8 @@
 Three decisions are made from measurements, never from a fixed stream count:
 - how often live streams refresh their partial results (first thing to give under load),
 - whether partial passes decode greedily (next, once they queue for the workers), and
-- whether one more live stream can be admitted and still be kept real time.
+- whether one more live stream can be admitted and still be kept real time (not while
+  partials queue).
 """
 
 from __future__ import annotations
@@ -174,6 +175,10 @@ class LoadMeter:
         wait = self.final_wait_p95()
         if live_streams and wait > ADMIT_FINAL_WAIT_S:
             return Admission(False, predicted, f"finals wait {wait:.1f} s for a worker")
+        # Partials already decoded greedily because they queue: the node is behind.
+        queued = self.mean_wait(Priority.LIVE_PARTIAL, ADMISSION_WINDOW_S)
+        if live_streams and queued >= GREEDY_PARTIALS_FROM_WAIT_S:
+            return Admission(False, predicted, f"partials wait {queued:.1f} s for a worker")
         return Admission(True, predicted)
 
 

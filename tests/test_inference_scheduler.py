@@ -194,6 +194,19 @@ class TestLoad:
         clock.now += STRETCH_WINDOW_S + 0.1  # the queue drained: the beam comes back
         assert meter.partial_beam_size(3) == 3
 
+    def test_partials_queueing_for_the_workers_stop_admission(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=2, clock=clock)
+        for _ in range(20):
+            meter.record_wait(Priority.LIVE_PARTIAL, 0.1)
+        assert meter.admission(live_streams=4, settling_streams=0, base_s=0.5).admitted
+        for _ in range(20):
+            meter.record_wait(Priority.LIVE_PARTIAL, 0.8)
+        refused = meter.admission(live_streams=4, settling_streams=0, base_s=0.5)
+        assert not refused.admitted and "partials wait" in refused.reason
+        clock.now += 11  # the waits age out of the window
+        assert meter.admission(live_streams=4, settling_streams=0, base_s=0.5).admitted
+
     def test_finals_waiting_for_a_worker_stop_admission(self) -> None:
         clock = Clock()
         meter = LoadMeter(workers=1, clock=clock)
