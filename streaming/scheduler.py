@@ -6,9 +6,9 @@ workers are free too), and run them as one batch. Compatible means the same prio
 language and decode (final or partial), a prompt of the same token length, and audio in the
 same length bucket, so padding within a batch stays small. Finals go before partials and
 live streams before uploads; a busy node first refreshes partials less often
-(`partial_interval_s`), then, with its workers full, decodes them greedily
-(`LoadMeter.partial_beam_size`), and admits live streams only while it has measured headroom
-for them (`admission`).
+(`partial_interval_s`), then, while partials still queue for the workers, decodes them
+greedily (`LoadMeter.partial_beam_size`), and admits live streams only while it has measured
+headroom for them (`admission`).
 
 No batch waits for company: under load, passes pile up while the workers are busy and are
 batched then; an idle node runs a lone pass at once.
@@ -119,7 +119,7 @@ class InferenceScheduler:
         self._running = 0  # workers running a batch
         self._ready = threading.Condition()
         self._closed = False
-        #: Live partial passes decoded greedily because the workers were full.
+        #: Live partial passes decoded greedily because partials queued for the workers.
         self.greedy_partials = 0
         self._threads = [
             threading.Thread(target=self._work, name=f"whisper-{i}", daemon=True)
