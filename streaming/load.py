@@ -38,7 +38,7 @@ STRETCH_WINDOW_S = 3.0
 #: the workers cannot keep up even at the slowest partial rate: partials then decode greedily
 #: until the waits fall. With headroom the narrow beam shows fewer wrong words
 #: (`recognizer.PARTIAL_BEAM_SIZE`); at 8 streams on the Xeons and the Zen 4 EPYC measured,
-#: partials waited 0.05-0.17 s on average, and 0.6 s on a 2-core AVX2 EPYC, where greedy
+#: partials waited 0.05-0.15 s on average, and 0.6 s on a 2-core AVX2 EPYC, where greedy
 #: partials while they queue took p95 word lag from 5.6 to 3.6 s (bench/README.md).
 GREEDY_PARTIALS_FROM_WAIT_S = 0.3
 #: Admission looks further back: a stream's cost shows once it has spoken for a while.
