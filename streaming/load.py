@@ -120,11 +120,14 @@ class LoadMeter:
         )
         return min(1.0, spent / (window_s * self.workers))
 
-    def final_wait_p95(self, window_s: float = ADMISSION_WINDOW_S) -> float:
+    def _recent_waits(self, priority: Priority, window_s: float) -> list[float]:
+        """How long passes of `priority` waited for a worker during the last `window_s`."""
         since = self._clock() - window_s
         with self._lock:
-            recent = list(self._waits)
-        waits = sorted(w for at, w, p in recent if p is Priority.LIVE_FINAL and at > since)
+            return [w for at, w, p in self._waits if p is priority and at > since]
+
+    def final_wait_p95(self, window_s: float = ADMISSION_WINDOW_S) -> float:
+        waits = sorted(self._recent_waits(Priority.LIVE_FINAL, window_s))
         return waits[min(len(waits) - 1, int(0.95 * len(waits)))] if waits else 0.0
 
     def partial_interval_s(self, base_s: float) -> float:
@@ -135,9 +138,7 @@ class LoadMeter:
 
     def mean_wait(self, priority: Priority, window_s: float) -> float:
         """How long passes of `priority` waited for a worker, on average, lately."""
-        since = self._clock() - window_s
-        with self._lock:
-            waits = [w for at, w, p in self._waits if p is priority and at > since]
+        waits = self._recent_waits(priority, window_s)
         return sum(waits) / len(waits) if waits else 0.0
 
     def partial_beam_size(self, base: int) -> int:
