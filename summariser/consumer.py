@@ -195,7 +195,8 @@ class Summariser:
         if not stored:  # emitted before the meeting was deleted
             self._meetings.pop(meeting_id, None)
             return
-        meeting = await self._meeting(meeting_id, day_of(rows[0][1]))
+        final, event = rows[0]
+        meeting = await self._meeting(meeting_id, day_of(event, final.emitted_at))
         new = [f.segment for f in stored]
         meeting.writer.add(new)
         meeting.last_offset = max(meeting.last_offset, stored[-1].event_offset)
@@ -208,7 +209,7 @@ class Summariser:
 
     async def _on_meeting_event(self, event: MeetingEvent, at: dt.datetime) -> None:
         if event.kind == MeetingEvent.KIND_NOTES_REQUESTED:
-            await self._on_notes_requested(event)
+            await self._on_notes_requested(event, at)
             return
         ended = event.kind == MeetingEvent.KIND_STREAM_ENDED
         stored = await self._store.stream_event(
@@ -223,16 +224,16 @@ class Summariser:
         if not stored:  # the meeting was deleted after this event
             self._meetings.pop(event.meeting_id, None)
         elif ended:
-            meeting = await self._meeting(event.meeting_id, event.emitted_at.ToDatetime().date())
+            meeting = await self._meeting(event.meeting_id, at.date())
             await self._finish_if_complete(event.meeting_id, meeting)
 
-    async def _on_notes_requested(self, event: MeetingEvent) -> None:
+    async def _on_notes_requested(self, event: MeetingEvent, at: dt.datetime) -> None:
         """Rolling notes now, without waiting for more speech (a finished meeting has its final)."""
         if await self._store.last_offset(event.meeting_id) is None:
             return  # nothing said yet: nothing to write
         if await self._store.has_notes(event.meeting_id, "final", 0):
             return
-        meeting = await self._meeting(event.meeting_id, event.emitted_at.ToDatetime().date())
+        meeting = await self._meeting(event.meeting_id, at.date())
         await self._write(event.meeting_id, meeting, npb.MeetingNotes.KIND_ROLLING)
 
     async def _finish_if_complete(self, meeting_id: str, meeting: _Meeting) -> bool:

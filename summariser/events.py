@@ -80,5 +80,10 @@ def segment_of(event: TranscriptEvent) -> Segment:
     )
 
 
-def day_of(event: TranscriptEvent) -> dt.date:
-    return stream_started(event).ToDatetime().date()
+def day_of(event: TranscriptEvent, emitted: dt.datetime) -> dt.date:
+    """The meeting's day, which spoken dates ("by Friday") resolve from: its stream's start,
+    else when the caption was emitted (`emitted_at`: its own time, or its record's). An event
+    from a producer that sets neither timestamp would otherwise date the meeting 1970-01-01."""
+    if event.HasField("stream_started_at"):
+        return event.stream_started_at.ToDatetime().date()
+    return emitted.date()

@@ -28,7 +28,7 @@ from google.protobuf import json_format
 from kafka_broker import group_caught_up, read_topic
 from stenograph.v1 import notes_pb2 as npb
 from stenograph.v1 import notes_pb2_grpc as npb_grpc
-from stenograph.v1.events_pb2 import TranscriptEvent
+from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
 from support_commands import poll_until_found, stenograph
 from support_meeting import meeting_tracks
 
@@ -330,6 +330,9 @@ async def test_notes_on_demand_before_enough_speech_for_rolling_notes(
     assert notes["kind"] == "KIND_ROLLING"
     (task,) = notes["action_items"]
     assert (task["owner_participant_id"], task["due_as_spoken"]) == ("Zoe", "by Friday")
+    # The caption carries no times: Friday is the one after its record was written.
+    today = dt.datetime.now(dt.UTC).date()
+    assert today <= dt.date.fromisoformat(task["due_date"]) <= today + dt.timedelta(days=7)
 
 
 async def test_deleting_a_meeting_erases_it_and_publishes_a_tombstone(
@@ -429,6 +432,40 @@ async def test_notes_written_after_a_meeting_is_deleted_mid_way_hold_nothing_sai
     for shown in (notes.text, transcript.text):
         assert "budget" in shown.lower()
         assert "door code" not in shown.lower()
+
+
+async def test_spoken_dates_resolve_from_when_events_were_written_if_they_carry_no_times(
+    notes_node: RunningNode,
+) -> None:
+    # Another producer's events need not set emitted_at or stream_started_at: the meeting's
+    # day is then its records' time, not the epoch ("by Friday" resolved to 1970-01-02).
+    meeting_id = "untimed-producer"
+    producer = Producer({"bootstrap.servers": notes_node.kafka_bootstrap})
+    said = TranscriptEvent(
+        meeting_id=meeting_id, stream_id="s1", segment_id="seg-0", seq=0, is_final=True,
+        speech_final=True, text="Bob will send the budget by Friday.",
+        participant={"id": "bob", "display_name": "Bob"},
+        start=dt.timedelta(seconds=0), end=dt.timedelta(seconds=3),
+    )  # fmt: skip
+    ended = MeetingEvent(
+        meeting_id=meeting_id, stream_id="s1", kind=MeetingEvent.KIND_STREAM_ENDED, finals=1,
+        participant={"id": "bob", "display_name": "Bob"},
+    )  # fmt: skip
+    assert not said.HasField("emitted_at") and not ended.HasField("emitted_at")
+    producer.produce("stenograph.transcripts.v1", encode_event(said), meeting_id.encode())
+    producer.produce("stenograph.meetings.v1", encode_event(ended), meeting_id.encode())
+    assert producer.flush(10) == 0
+    url = f"{notes_node.http_url}/v1/meetings/{meeting_id}/notes"
+    async with asyncio.timeout(NOTES_TIMEOUT_S):
+        while True:
+            notes = (await poll_until_found(url, timeout_s=NOTES_TIMEOUT_S)).json()
+            if notes["kind"] == "KIND_FINAL":
+                break
+            await asyncio.sleep(0.3)
+    (budget,) = notes["action_items"]
+    today = dt.datetime.now(dt.UTC).date()
+    due = dt.date.fromisoformat(budget["due_date"])
+    assert today <= due <= today + dt.timedelta(days=7) and due.weekday() == 4, budget
 
 
 async def stream_jfk_until_notes(node: RunningNode, meeting_id: str) -> None:
