@@ -122,6 +122,7 @@ class PriorityTotals:
     wait_s: float = 0.0
     redos: int = 0
     sizes: Counter[int] = field(default_factory=Counter)
+    greedy: int = 0  # partial passes decoded greedily because partials queued
 
 
 class BatchLog:
@@ -132,7 +133,13 @@ class BatchLog:
         self._totals: dict[str, PriorityTotals] = {}
 
     def __call__(
-        self, priority: Priority, size: int, waits: Sequence[float], seconds: float, redone: int
+        self,
+        priority: Priority,
+        size: int,
+        waits: Sequence[float],
+        seconds: float,
+        redone: int,
+        greedy: bool,
     ) -> None:
         with self._lock:
             t = self._totals.setdefault(priority.name.lower(), PriorityTotals())
@@ -141,13 +148,22 @@ class BatchLog:
             t.wait_s += sum(waits)
             t.redos += redone
             t.sizes[size] += 1
+            t.greedy += size if greedy else 0
 
     def snapshot(self) -> dict[str, PriorityTotals]:
         with self._lock:
             return {
-                k: PriorityTotals(t.batches, t.seconds, t.wait_s, t.redos, Counter(t.sizes))
+                k: PriorityTotals(
+                    t.batches, t.seconds, t.wait_s, t.redos, Counter(t.sizes), t.greedy
+                )
                 for k, t in self._totals.items()
             }
+
+
+def greedy_delta(before: dict[str, PriorityTotals], after: dict[str, PriorityTotals]) -> int:
+    """Partial passes decoded greedily between two snapshots."""
+    name = Priority.LIVE_PARTIAL.name.lower()
+    return after.get(name, PriorityTotals()).greedy - before.get(name, PriorityTotals()).greedy
 
 
 def batch_delta(
@@ -270,7 +286,6 @@ async def ladder(
     for n in args.streams:
         print(f"engine: N = {n} ...", file=sys.stderr, flush=True)
         before = engine.batches.snapshot()
-        greedy_before = engine.scheduler.greedy_partials
         level: LevelResult = await run_level_on(
             os.getpid(),
             engine.stream,
@@ -282,9 +297,10 @@ async def ladder(
             per_worker=args.per_worker,
         )
         gpu_memory = await asyncio.to_thread(gpu_query, "memory.used")
+        after = engine.batches.snapshot()
         summary = summarise_level(level, offline) | {
-            "scheduler": batch_delta(before, engine.batches.snapshot())
-            | {"greedy_partials": engine.scheduler.greedy_partials - greedy_before},
+            "scheduler": batch_delta(before, after)
+            | {"greedy_partials": greedy_delta(before, after)},
             "gpu_memory_used_mib": next(iter(gpu_memory), None),
             "per_file": per_file(level, offline),  # texts and WER per file, for diagnosis
         }

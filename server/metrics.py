@@ -30,6 +30,11 @@ PARTIAL_INTERVAL = Gauge(
 PARTIAL_BEAM = Gauge(
     "stenograph_partial_beam_size", "Beam of live partial passes for the current load"
 )
+GREEDY_PARTIALS = Counter(
+    "stenograph_inference_greedy_partials_total",
+    "Live partial passes decoded greedily, not with the configured beam, because partials "
+    "queued for a worker (the gauge above shows only the moment it is scraped)",
+)
 BATCH_SIZE = Histogram(
     "stenograph_inference_batch_size",
     "Whisper passes run as one batch",

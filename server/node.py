@@ -26,9 +26,16 @@ log = logging.getLogger(__name__)
 
 
 def _observe(
-    priority: Priority, size: int, waits: Sequence[float], seconds: float, redone: int
+    priority: Priority,
+    size: int,
+    waits: Sequence[float],
+    seconds: float,
+    redone: int,
+    greedy: bool,
 ) -> None:
     label = priority.name.lower()
+    if greedy:
+        metrics.GREEDY_PARTIALS.inc(size)
     metrics.BATCH_SIZE.labels(priority=label).observe(size)
     metrics.PADDED_REDOS.labels(priority=label).inc(redone)
     metrics.BATCH_SECONDS.labels(priority=label).observe(seconds)

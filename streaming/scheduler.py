@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 #: Windows in one batch differ by less than this many encoder frames (4 s of audio).
 BUCKET_FRAMES = 400
 #: Called after each batch with (priority, batch size, queue waits, seconds it ran, passes
-#: redone on the padded window).
-BatchObserver = Callable[[Priority, int, Sequence[float], float, int], None]
+#: redone on the padded window, whether partials ran greedy because they queued).
+BatchObserver = Callable[[Priority, int, Sequence[float], float, int, bool], None]
 
 
 @dataclass(eq=False, slots=True)
@@ -120,7 +120,6 @@ class InferenceScheduler:
         self._ready = threading.Condition()
         self._closed = False
         #: Live partial passes decoded greedily because partials queued for the workers.
-        self.greedy_partials = 0
         self._threads = [
             threading.Thread(target=self._work, name=f"whisper-{i}", daemon=True)
             for i in range(workers)
@@ -236,11 +235,10 @@ class InferenceScheduler:
         results: Sequence[Recognition | BaseException]
         redone = 0
         beam_size = None
+        greedy = False
         if head.priority is Priority.LIVE_PARTIAL:
             beam_size = self.load.partial_beam_size(self.recognizer.partial_beam_size)
-            if beam_size < self.recognizer.partial_beam_size:
-                with self._ready:
-                    self.greedy_partials += len(batch)
+            greedy = beam_size < self.recognizer.partial_beam_size
         try:
             recognized = self.recognizer.recognize_batch(
                 [j.request for j in batch],
@@ -270,7 +268,7 @@ class InferenceScheduler:
         ended = self._clock()
         self.load.record_batch(head.priority, started, ended)
         if self._observer is not None:
-            self._observer(head.priority, len(batch), waits, ended - started, redone)
+            self._observer(head.priority, len(batch), waits, ended - started, redone, greedy)
         for job, result in zip(batch, results, strict=True):
             if job.loop is not None and job.future is not None:
                 with contextlib.suppress(RuntimeError):  # its event loop has closed meanwhile

@@ -868,6 +868,8 @@ async def test_http_health_and_metrics(node: RunningNode, jfk_live: StreamRun) -
                     break
                 await asyncio.sleep(0.2)
     assert ("stenograph_active_streams", ()) in samples, sorted(samples)
+    # Greedy partials are counted, so a scrape every 15 s misses none.
+    assert samples[("stenograph_inference_greedy_partials_total", ())] >= 0
     assert samples[("stenograph_active_streams", ())] >= 0
     # Once idle (the load window is 3 s), the node refreshes partials at their configured
     # rate and beam.
