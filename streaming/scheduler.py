@@ -119,7 +119,6 @@ class InferenceScheduler:
         self._running = 0  # workers running a batch
         self._ready = threading.Condition()
         self._closed = False
-        #: Live partial passes decoded greedily because partials queued for the workers.
         self._threads = [
             threading.Thread(target=self._work, name=f"whisper-{i}", daemon=True)
             for i in range(workers)
