@@ -63,6 +63,7 @@ from streaming import (  # noqa: E402
 )
 from streaming.load import Priority  # noqa: E402
 from streaming.recognizer import BUNDLED_MODEL, PARTIAL_BEAM_SIZE, resolve_model  # noqa: E402
+from streaming.scheduler import BatchRun  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 CHUNK_S, TAIL_S, GAP_S, KEEP_UP_S = 0.1, 1.5, 0.5, 3.0
@@ -132,23 +133,15 @@ class BatchLog:
         self._lock = threading.Lock()
         self._totals: dict[str, PriorityTotals] = {}
 
-    def __call__(
-        self,
-        priority: Priority,
-        size: int,
-        waits: Sequence[float],
-        seconds: float,
-        redone: int,
-        greedy: bool,
-    ) -> None:
+    def __call__(self, run: BatchRun) -> None:
         with self._lock:
-            t = self._totals.setdefault(priority.name.lower(), PriorityTotals())
+            t = self._totals.setdefault(run.priority.name.lower(), PriorityTotals())
             t.batches += 1
-            t.seconds += seconds
-            t.wait_s += sum(waits)
-            t.redos += redone
-            t.sizes[size] += 1
-            t.greedy += size if greedy else 0
+            t.seconds += run.seconds
+            t.wait_s += sum(run.waits)
+            t.redos += run.redone
+            t.sizes[run.size] += 1
+            t.greedy += run.size if run.greedy else 0
 
     def snapshot(self) -> dict[str, PriorityTotals]:
         with self._lock:

@@ -10,36 +10,29 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from server import metrics
 from server.settings import Settings
 from server.transcript_publisher import TranscriptPublisher
 from streaming.errors import NodeFull
-from streaming.load import ADMISSION_WINDOW_S, Admission, Priority
+from streaming.load import ADMISSION_WINDOW_S, Admission
 from streaming.recognizer import load_whisper
-from streaming.scheduler import InferenceScheduler
+from streaming.scheduler import BatchRun, InferenceScheduler
 from streaming.vad import SileroVoiceDetector
 
 log = logging.getLogger(__name__)
 
 
-def _observe(
-    priority: Priority,
-    size: int,
-    waits: Sequence[float],
-    seconds: float,
-    redone: int,
-    greedy: bool,
-) -> None:
-    label = priority.name.lower()
-    if greedy:
-        metrics.GREEDY_PARTIALS.inc(size)
-    metrics.BATCH_SIZE.labels(priority=label).observe(size)
-    metrics.PADDED_REDOS.labels(priority=label).inc(redone)
-    metrics.BATCH_SECONDS.labels(priority=label).observe(seconds)
-    for wait in waits:
+def _observe(run: BatchRun) -> None:
+    label = run.priority.name.lower()
+    if run.greedy:
+        metrics.GREEDY_PARTIALS.inc(run.size)
+    metrics.BATCH_SIZE.labels(priority=label).observe(run.size)
+    metrics.PADDED_REDOS.labels(priority=label).inc(run.redone)
+    metrics.BATCH_SECONDS.labels(priority=label).observe(run.seconds)
+    for wait in run.waits:
         metrics.QUEUE_WAIT.labels(priority=label).observe(wait)
 
 

@@ -42,9 +42,24 @@ log = logging.getLogger(__name__)
 
 #: Windows in one batch differ by less than this many encoder frames (4 s of audio).
 BUCKET_FRAMES = 400
-#: Called after each batch with (priority, batch size, queue waits, seconds it ran, passes
-#: redone on the padded window, whether partials ran greedy because they queued).
-BatchObserver = Callable[[Priority, int, Sequence[float], float, int, bool], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRun:
+    """What one batch held and cost, for the scheduler's observer (metrics, benchmarks)."""
+
+    priority: Priority
+    size: int
+    #: How long each of its passes waited for a worker.
+    waits: Sequence[float]
+    seconds: float
+    #: Passes redone on the padded window.
+    redone: int
+    #: Partials decoded greedily because they queued for the workers.
+    greedy: bool
+
+
+BatchObserver = Callable[[BatchRun], None]
 
 
 @dataclass(eq=False, slots=True)
@@ -267,7 +282,9 @@ class InferenceScheduler:
         ended = self._clock()
         self.load.record_batch(head.priority, started, ended)
         if self._observer is not None:
-            self._observer(head.priority, len(batch), waits, ended - started, redone, greedy)
+            self._observer(
+                BatchRun(head.priority, len(batch), waits, ended - started, redone, greedy)
+            )
         for job, result in zip(batch, results, strict=True):
             if job.loop is not None and job.future is not None:
                 with contextlib.suppress(RuntimeError):  # its event loop has closed meanwhile

@@ -891,7 +891,7 @@ def passes() -> Iterator[tuple[InferenceScheduler, list[Priority]]]:
     ran: list[Priority] = []
     model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
     scheduler = InferenceScheduler(
-        model, workers=1, observer=lambda priority, size, *_: ran.extend([priority] * size)
+        model, workers=1, observer=lambda run: ran.extend([run.priority] * run.size)
     )
     yield scheduler, ran
     scheduler.close()

@@ -7,7 +7,7 @@ moves); batching, priorities and cancellation are then shown on the real model.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from streaming.load import (
     stream_cost_from_encoder,
 )
 from streaming.recognizer import load_whisper
-from streaming.scheduler import BUCKET_FRAMES, InferenceScheduler, Job, select_batch
+from streaming.scheduler import BUCKET_FRAMES, BatchRun, InferenceScheduler, Job, select_batch
 
 RATE = 16_000
 
@@ -239,17 +239,9 @@ class Batches:
         self.seen: list[tuple[Priority, int]] = []
         self.greedy: list[bool] = []
 
-    def __call__(
-        self,
-        p: Priority,
-        size: int,
-        waits: Sequence[float],
-        seconds: float,
-        redone: int,
-        greedy: bool,
-    ) -> None:
-        self.seen.append((p, size))
-        self.greedy.append(greedy)
+    def __call__(self, run: BatchRun) -> None:
+        self.seen.append((run.priority, run.size))
+        self.greedy.append(run.greedy)
 
 
 async def worker_took_it(scheduler: InferenceScheduler) -> None:
