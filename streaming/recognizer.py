@@ -18,6 +18,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
+from threadpoolctl import threadpool_limits
 
 from streaming.audio import SAMPLE_RATE, Pcm
 from streaming.batch_pass import (
@@ -134,6 +135,10 @@ def load_whisper(
     final_beam_size: int = FINAL_BEAM_SIZE,
 ) -> WhisperRecognizer:
     source, label = resolve_model(name)
+    # The cores belong to the Whisper workers. numpy's OpenBLAS would otherwise run each pass's
+    # mel filterbank product on a thread per core, whose threads then spin-wait on the other
+    # workers' cores: on 2 cores at 8 streams that cost about a sixth of the final passes' time.
+    threadpool_limits(1, user_api="blas")
     started = time.perf_counter()
     model = ShortWindowWhisperModel(
         source,

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 from faster_whisper.audio import pad_or_trim
 from support_audio import espeak_wav, normalise, wer
+from threadpoolctl import threadpool_info
 
 from server.file_streamer import decode_file
 from streaming.agreement import LocalAgreement
@@ -566,6 +567,17 @@ class TestVoiceDetector:
             pieces += vad.probabilities(mine, audio[start : start + 1_000])
             vad.probabilities(other, np.zeros(700, np.float32))  # interleaved stream
         assert pieces == pytest.approx(whole, abs=1e-5)
+
+
+class TestWorkerCores:
+    def test_numpy_leaves_the_cores_to_the_whisper_workers(
+        self, scheduler: InferenceScheduler
+    ) -> None:
+        """Each pass's mel filterbank is a numpy matrix product: with a BLAS thread per core, those
+        threads spin-wait on the cores the Whisper workers need (bench/README.md)."""
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas, "numpy's BLAS was not found"
+        assert all(pool["num_threads"] == 1 for pool in blas)
 
 
 class TestShortWindow:
