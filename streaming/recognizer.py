@@ -137,7 +137,7 @@ def load_whisper(
     source, label = resolve_model(name)
     # The cores belong to the Whisper workers. numpy's OpenBLAS would otherwise run each pass's
     # mel filterbank product on a thread per core, whose threads then spin-wait on the other
-    # workers' cores: on 2 cores at 8 streams that cost about a sixth of the final passes' time.
+    # workers' cores: on 2 cores at 8 streams that made final passes 10-18 % slower.
     threadpool_limits(1, user_api="blas")
     started = time.perf_counter()
     model = ShortWindowWhisperModel(
