@@ -265,6 +265,33 @@ class _Piece:
 HeardSegment = tuple[SegmentLike, Iterable[tuple[str, float, float, float]]]
 
 
+def whole_words(segment_words: Iterable[tuple[str, float, float, float]]) -> list[Word]:
+    """Whisper's words with the pieces its word split cut off at punctuation joined back.
+
+    The split starts a word at every space and every punctuation token, so "$12,000" comes
+    back as " $12" and ",000", "10%" as " 10" and "%", "so-called" as " so" and "-called".
+    A piece that starts with punctuation and no space belongs to the word before it: captions
+    show "$12,000", not "$12 ,000". (Languages written without spaces split into characters,
+    which stay as they are.) The joined word spans both pieces, with their mean probability (as
+    faster-whisper averages a word's tokens).
+    """
+    heard: list[Word] = []
+    for text, start, end, probability in segment_words:
+        if not text.strip():
+            continue
+        if heard and not text[0].isspace() and not text[0].isalnum():
+            last = heard[-1]
+            heard[-1] = Word(
+                last.text + text.strip(),
+                last.start_s,
+                float(end),
+                (last.probability + float(probability)) / 2,
+            )
+        else:
+            heard.append(Word(text.strip(), float(start), float(end), float(probability)))
+    return heard
+
+
 def heard_words(segments: Iterable[HeardSegment]) -> tuple[list[Word], bool]:
     """The words of the segments Whisper did not invent (of a segment that compresses like a
     loop, those before the loop), without squeezed repeats, cut at a repetition loop, and
@@ -274,11 +301,7 @@ def heard_words(segments: Iterable[HeardSegment]) -> tuple[list[Word], bool]:
     for quality, segment_words in segments:
         if is_invented_segment(quality):
             continue
-        heard = [
-            Word(text.strip(), float(start), float(end), float(probability))
-            for text, start, end, probability in segment_words
-            if text.strip()
-        ]
+        heard = whole_words(segment_words)
         if is_looped_segment(quality):
             failed = True
             heard = words_before_loop(heard)

@@ -400,6 +400,17 @@ class TestGuards:
         kept, failed = heard_words([(invented, heard)])
         assert kept == [] and not failed
 
+    def test_numbers_and_hyphenated_words_stay_whole_words(self) -> None:
+        # faster-whisper's words for " We spend $12,000 on ads, 10% over a so-called budget."
+        # (tiny.en on espeak-ng): its word split cuts at punctuation inside a word.
+        pieces = [" We", " spend", " $12", ",000", " on", " ads,", " 10", "%", " over", " a"]
+        pieces += [" so", "-called", " budget."]
+        heard = [(p, i * 0.3, i * 0.3 + 0.25, 0.8) for i, p in enumerate(pieces)]
+        kept, failed = heard_words([(self.Segment(0.01, -0.2, 1.2), heard)])
+        assert texts(kept) == "We spend $12,000 on ads, 10% over a so-called budget." and not failed
+        dollars = kept[2]
+        assert (dollars.start_s, dollars.end_s) == (0.6, 1.15)
+
 
 # -- the audio window -------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from stenograph.client import (
 )
 from stenograph.v1 import transcription_pb2 as pb
 from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
-from support_audio import normalise, wer
+from support_audio import espeak_wav, normalise, wer
 from websockets.asyncio.client import connect
 
 from server.file_streamer import decode_file
@@ -507,6 +507,21 @@ async def test_websocket_batch_stream_transcribes_librispeech(
     )
     assert run.summary.finals == len(run.finals)
     assert "warning" not in run.kinds, "batch mode is never 'ahead of real time'"
+
+
+async def test_numbers_and_hyphenated_words_are_captioned_as_written(
+    node: RunningNode, tmp_path: Path
+) -> None:
+    # Whisper writes "$12,000" and "10%"; its word timestamps split them at the punctuation.
+    said = "We will spend twelve thousand dollars on ads, ten percent over a so-called budget."
+    pcm = decode_file(espeak_wav(said, tmp_path / "numbers.wav"))
+    run = await stream_file(node, "grpc", pcm, meeting_id=unique("numbers"), realtime=False)
+    text = run.transcript
+    assert "12,000" in text and "10%" in text, text
+    assert "-called" not in text.split(), text
+    words = [w.word for r in run.finals for w in r.words]
+    assert " ".join(words) == text, "a final's words spell its text"
+    assert any("12,000" in w for w in words), words
 
 
 def whisper_passes(node: RunningNode, priority: str) -> float:
