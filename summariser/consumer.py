@@ -31,7 +31,7 @@ from server.settings import Settings
 from server.transcript_publisher import encode_event, record_headers
 from summariser.events import (
     BadEvent,
-    day_of,
+    StreamClock,
     emitted_at,
     parse_meeting_event,
     parse_transcript_event,
@@ -83,6 +83,7 @@ class Summariser:
         self._store = store
         self._backends = NotesBackends.from_settings(settings)
         self._meetings: dict[str, _Meeting] = {}
+        self._stream_clock = StreamClock()
         self._consumer: Any = None
         self._producer: Any = None
         self._stopping = asyncio.Event()
@@ -166,9 +167,9 @@ class Summariser:
             except BadEvent as e:
                 await self._dead_letter(record, str(e))
                 continue
-            final = StoredFinal(
-                segment_of(event), event.stream_id, record.offset, emitted_at(event, record)
-            )
+            emitted = emitted_at(event, record)
+            started = self._stream_clock.started(event, emitted)
+            final = StoredFinal(segment_of(event, started), event.stream_id, record.offset, emitted)
             by_meeting.setdefault(event.meeting_id, []).append((final, event))
             traces.setdefault(event.meeting_id, []).append(trace_context(record))
         for meeting_id, rows in by_meeting.items():
@@ -196,7 +197,9 @@ class Summariser:
             self._meetings.pop(meeting_id, None)
             return
         final, event = rows[0]
-        meeting = await self._meeting(meeting_id, day_of(event, final.emitted_at))
+        # Spoken dates ("by Friday") resolve from the day the meeting's stream began.
+        began = self._stream_clock.started(event, final.emitted_at)
+        meeting = await self._meeting(meeting_id, began.date())
         new = [f.segment for f in stored]
         meeting.writer.add(new)
         meeting.last_offset = max(meeting.last_offset, stored[-1].event_offset)

@@ -7,10 +7,10 @@ dead-letter topic with the reason instead of stalling its partition.
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from typing import Any
 
 from google.protobuf import json_format
-from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry.context import Context
 from opentelemetry.propagate import extract
 from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
@@ -61,13 +61,38 @@ def emitted_at(event: TranscriptEvent | MeetingEvent, record: Any) -> dt.datetim
     return dt.datetime.fromtimestamp(record.timestamp / 1000, dt.UTC).replace(tzinfo=None)
 
 
-def stream_started(event: TranscriptEvent) -> Timestamp:
-    """When the caption's stream began (its emission time, from a node that does not say)."""
-    return event.stream_started_at if event.HasField("stream_started_at") else event.emitted_at
+class StreamClock:
+    """When each stream began (naive UTC), so captions are ordered as they were said.
+
+    A caption's `start` is an offset into its stream; `stream_started_at` anchors it. For a
+    producer that does not set it, the first caption seen of a stream anchors the rest: it
+    was emitted (`emitted`: the event's own time, or its record's) about when its segment
+    ended. Estimated once per stream, not per caption: a producer that writes a recorded
+    meeting's captions in one burst would otherwise have them dated in reverse order of
+    length. Without an estimate an untimed producer's captions were dated from the epoch:
+    "by Friday" resolved from 1970, and a participant who joined late came first.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._estimated: OrderedDict[str, dt.datetime] = OrderedDict()
+
+    def started(self, event: TranscriptEvent, emitted: dt.datetime) -> dt.datetime:
+        if event.HasField("stream_started_at"):
+            return event.stream_started_at.ToDatetime()
+        key = f"{event.meeting_id}/{event.stream_id}"
+        known = self._estimated.get(key)
+        if known is None:
+            known = self._estimated[key] = emitted - event.end.ToTimedelta()
+            if len(self._estimated) > self._capacity:
+                self._estimated.popitem(last=False)
+        else:
+            self._estimated.move_to_end(key)
+        return known
 
 
-def segment_of(event: TranscriptEvent) -> Segment:
-    started = stream_started(event)
+def segment_of(event: TranscriptEvent, stream_started: dt.datetime) -> Segment:
+    """The caption as a transcript segment, said at `stream_started` plus its offset."""
     start_s = event.start.ToTimedelta().total_seconds()
     return Segment(
         segment_id=event.segment_id,
@@ -76,14 +101,5 @@ def segment_of(event: TranscriptEvent) -> Segment:
         start_s=start_s,
         end_s=event.end.ToTimedelta().total_seconds(),
         text=event.text,
-        spoken_at=started.ToDatetime(dt.UTC).timestamp() + start_s,
+        spoken_at=stream_started.replace(tzinfo=dt.UTC).timestamp() + start_s,
     )
-
-
-def day_of(event: TranscriptEvent, emitted: dt.datetime) -> dt.date:
-    """The meeting's day, which spoken dates ("by Friday") resolve from: its stream's start,
-    else when the caption was emitted (`emitted_at`: its own time, or its record's). An event
-    from a producer that sets neither timestamp would otherwise date the meeting 1970-01-01."""
-    if event.HasField("stream_started_at"):
-        return event.stream_started_at.ToDatetime().date()
-    return emitted.date()

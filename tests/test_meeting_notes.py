@@ -37,6 +37,7 @@ from server.transcript_publisher import encode_event
 MEETING_ID = "launch-review"
 COMMAND_TIMEOUT_S = 180.0  # a four-stream meeting sent with --fast on two cores
 NOTES_TIMEOUT_S = 60.0
+TEXT = {"format": "text"}
 
 
 @pytest.fixture(scope="module")
@@ -466,6 +467,48 @@ async def test_spoken_dates_resolve_from_when_events_were_written_if_they_carry_
     today = dt.datetime.now(dt.UTC).date()
     due = dt.date.fromisoformat(budget["due_date"])
     assert today <= due <= today + dt.timedelta(days=7) and due.weekday() == 4, budget
+
+
+async def test_an_untimed_producers_captions_are_ordered_as_they_were_said(
+    notes_node: RunningNode,
+) -> None:
+    # Without stream_started_at, a stream's first caption seen dates the stream: it was
+    # written (its record's time) about when its segment ended.
+    producer = Producer({"bootstrap.servers": notes_node.kafka_bootstrap})
+    began_ms = round(dt.datetime.now(dt.UTC).timestamp() * 1000) - 60_000
+
+    def say(
+        meeting_id: str, who: str, n: int, text: str, span_s: tuple[int, int], at_s: int
+    ) -> None:
+        event = TranscriptEvent(
+            meeting_id=meeting_id, stream_id=f"s-{who}", segment_id=f"{who}-{n}", seq=n,
+            is_final=True, speech_final=True, text=text,
+            participant={"id": who, "display_name": who.title()},
+            start=dt.timedelta(seconds=span_s[0]), end=dt.timedelta(seconds=span_s[1]),
+        )  # fmt: skip
+        value = encode_event(event)
+        topic = "stenograph.transcripts.v1"
+        producer.produce(topic, value, meeting_id.encode(), timestamp=began_ms + at_s * 1000)
+
+    # Written live: Bob joined 15 s in, so his first words come after Ana's second, though
+    # both streams' offsets start at 0.
+    say("untimed-live", "ana", 0, "First, the agenda.", (0, 3), at_s=3)
+    say("untimed-live", "ana", 1, "Second, the budget.", (10, 13), at_s=13)
+    say("untimed-live", "bob", 0, "Third, the hiring plan.", (0, 3), at_s=18)
+    # Written in one burst after the meeting (a recording's captions): its offsets decide.
+    say("untimed-burst", "cy", 0, "First, the agenda.", (0, 3), at_s=60)
+    say("untimed-burst", "cy", 1, "Second, the budget, which takes a while.", (5, 12), at_s=60)
+    say("untimed-burst", "cy", 2, "Third, the hiring plan.", (13, 14), at_s=60)
+    assert producer.flush(10) == 0
+    for meeting_id in ("untimed-live", "untimed-burst"):
+        url = f"{notes_node.http_url}/v1/meetings/{meeting_id}/transcript"
+        async with asyncio.timeout(NOTES_TIMEOUT_S):
+            while True:
+                text = (await poll_until_found(url, NOTES_TIMEOUT_S, params=TEXT)).text
+                if "Third" in text:
+                    break
+                await asyncio.sleep(0.3)
+        assert text.index("First") < text.index("Second") < text.index("Third"), text
 
 
 async def stream_jfk_until_notes(node: RunningNode, meeting_id: str) -> None:
