@@ -92,6 +92,7 @@ notes = Table(
     Column("created_at", DateTime(), nullable=False),
 )
 #: Deleted meetings: events emitted before `erased_at` belong to the deleted meeting.
+#: Kept for `ERASED_RETENTION`, then forgotten too.
 erased_meetings = Table(
     "erased_meetings",
     metadata,
@@ -102,6 +103,13 @@ erased_meetings = Table(
 
 def _when_erased(meeting_id: str) -> Select[tuple[dt.datetime]]:
     return select(erased_meetings.c.erased_at).where(erased_meetings.c.meeting_id == meeting_id)
+
+
+#: How long a deleted meeting's id and deletion time are kept: while the transcripts and
+#: meetings topics can still replay events from before the deletion (7 days,
+#: `server/kafka_topics.py`), with a margin for topics configured longer. After that the id,
+#: which may name a person or a project, goes too.
+ERASED_RETENTION = dt.timedelta(days=14)
 
 
 def utcnow() -> dt.datetime:
@@ -133,14 +141,26 @@ class MeetingSummary:
 class NotesStore:
     """Async access to the store; `open()` applies migrations, `close()` disposes the pool."""
 
-    def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_args: dict[str, Any] | None = None,
+        erased_retention: dt.timedelta = ERASED_RETENTION,
+    ) -> None:
         self.url = url
+        self.erased_retention = erased_retention
         self._engine: AsyncEngine = create_async_engine(url, connect_args=connect_args or {})
 
     async def open(self) -> NotesStore:
         async with self._engine.begin() as conn:
             await conn.run_sync(_upgrade)
+            await self._forget_old_deletions(conn, utcnow())
         return self
+
+    async def _forget_old_deletions(self, conn, now: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+        expired = erased_meetings.c.erased_at < now - self.erased_retention
+        await conn.execute(delete(erased_meetings).where(expired))
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -291,6 +311,7 @@ class NotesStore:
                 .values(meeting_id=meeting_id, erased_at=now)
                 .on_conflict_do_update(index_elements=["meeting_id"], set_={"erased_at": now})
             )
+            await self._forget_old_deletions(conn, now)
         return True
 
     async def erased_at(self, meeting_id: str) -> dt.datetime | None:

@@ -126,6 +126,26 @@ async def test_delete_erases_everything_held_about_a_meeting(store: NotesStore) 
     assert not await store.delete_meeting("m")
 
 
+async def test_a_deleted_meetings_id_is_forgotten_once_the_topics_no_longer_hold_its_events(
+    store: NotesStore,
+) -> None:
+    # The deletion time guards against replays only while Kafka keeps the events from before
+    # it; after `erased_retention` the meeting id itself is erased too, at the next deletion
+    # or start.
+    store.erased_retention = dt.timedelta(0)
+    for meeting_id in ("old", "new"):
+        said = final_event(segment(1), "s-a", 1, utcnow() - dt.timedelta(seconds=1))
+        await store.add_segments(meeting_id, [said])
+    assert await store.delete_meeting("old")
+    assert await store.erased_at("old") is not None
+    assert await store.delete_meeting("new")
+    assert await store.erased_at("old") is None
+    assert await store.erased_at("new") is not None
+    await store.close()
+    await store.open()
+    assert await store.erased_at("new") is None
+
+
 async def test_notes_written_for_a_meeting_deleted_meanwhile_are_not_stored(
     store: NotesStore,
 ) -> None:
