@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -16,6 +16,23 @@ from pydantic_settings import (
 
 #: Read when STENOGRAPH_CONFIG is unset and the file exists.
 DEFAULT_CONFIG_FILE = Path("stenograph.toml")
+#: What a node on a GPU runs with unless told otherwise: the settings measured on an H200
+#: (deploy/README.md). float16 is the card's fast path; 4 workers overlap the host side of
+#: passes; a pass's time there is its beam search, and greedy partials batch best.
+GPU_DEFAULTS: dict[str, Any] = {
+    "compute_type": "float16",
+    "asr_workers": 4,
+    "asr_max_batch": 32,
+    "partial_beam_size": 1,
+}
+
+
+def _on_gpu(device: object) -> bool:
+    if device == "auto":  # CTranslate2's "auto": CUDA where a device is visible
+        import ctranslate2
+
+        return bool(ctranslate2.get_cuda_device_count() > 0)
+    return device == "cuda"
 
 
 class Settings(BaseSettings):
@@ -136,6 +153,14 @@ class Settings(BaseSettings):
     log_json: bool = True
     #: "none", "console" (spans on stdout) or "otlp" (needs opentelemetry-exporter-otlp).
     tracing_exporter: Literal["none", "console", "otlp"] = "none"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gpu_defaults(cls, data: Any) -> Any:
+        """On a GPU, `GPU_DEFAULTS` replace the CPU defaults of the settings not given."""
+        if isinstance(data, dict) and _on_gpu(data.get("device")):
+            return {**GPU_DEFAULTS, **data}
+        return data
 
     @model_validator(mode="after")
     def _anthropic_needs_a_key(self) -> Settings:

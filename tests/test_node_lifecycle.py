@@ -77,6 +77,22 @@ def test_settings_take_flags_over_environment_over_toml_over_defaults(
     assert settings.idle_timeout_s == 30.0  # default
 
 
+def test_a_gpu_node_gets_the_gpu_defaults_where_nothing_else_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STENOGRAPH_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("STENOGRAPH_DEVICE", "cuda")
+    monkeypatch.setenv("STENOGRAPH_ASR_WORKERS", "3")
+
+    settings = load_settings(asr_max_batch=16)
+
+    assert settings.compute_type == "float16" and settings.partial_beam_size == 1
+    assert settings.asr_workers == 3  # from the environment
+    assert settings.asr_max_batch == 16  # from a flag
+    on_cpu = load_settings(device="cpu")
+    assert (on_cpu.compute_type, on_cpu.asr_max_batch, on_cpu.partial_beam_size) == ("int8", 8, 3)
+
+
 def test_up_refuses_invalid_settings_with_a_clear_message(tmp_path: Path) -> None:
     env = {**os.environ, "STENOGRAPH_CONFIG": str(tmp_path / "absent.toml")}
     result = subprocess.run(
