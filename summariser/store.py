@@ -12,20 +12,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from google.protobuf import json_format
 from sqlalchemy import (
     BigInteger,
-    Boolean,
-    Column,
     DateTime,
-    Float,
-    Integer,
-    MetaData,
     Select,
     String,
     Table,
@@ -37,68 +29,12 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from stenograph.v1 import notes_pb2 as npb
 
 from summariser.offline_notes import kind_name
+from summariser.schema import erased_meetings, meetings, notes, segments, streams, upgrade
 from summariser.transcript import Segment, StoredFinal
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-
-metadata = MetaData()
-meetings = Table(
-    "meetings",
-    metadata,
-    Column("meeting_id", String(200), primary_key=True),
-    Column("first_event_at", DateTime(), nullable=False),
-    Column("last_event_at", DateTime(), nullable=False),
-    Column("ended_at", DateTime()),
-)
-streams = Table(
-    "streams",
-    metadata,
-    Column("meeting_id", String(200), primary_key=True),
-    Column("stream_id", String(200), primary_key=True),
-    Column("participant_id", String(200), nullable=False),
-    Column("display_name", String(200), nullable=False),
-    Column("ended", Boolean, nullable=False),
-    #: Finals the stream published, from its end event: the notes wait for all of them.
-    Column("finals_expected", Integer),
-)
-segments = Table(
-    "segments",
-    metadata,
-    Column("meeting_id", String(200), primary_key=True),
-    Column("segment_id", String(200), primary_key=True),
-    Column("stream_id", String(200), nullable=False),
-    Column("participant_id", String(200), nullable=False),
-    Column("display_name", String(200), nullable=False),
-    Column("start_s", Float, nullable=False),
-    Column("end_s", Float, nullable=False),
-    Column("text", Text, nullable=False),
-    Column("spoken_at", Float, nullable=False),
-    #: Position on the transcripts topic: every event of a meeting shares its partition.
-    Column("event_offset", BigInteger, nullable=False),
-)
-notes = Table(
-    "notes",
-    metadata,
-    Column("meeting_id", String(200), primary_key=True),
-    Column("kind", String(16), primary_key=True),
-    Column("version", BigInteger, primary_key=True),
-    Column("backend", String(200), nullable=False),
-    Column("body", Text, nullable=False),
-    Column("created_at", DateTime(), nullable=False),
-)
-#: Deleted meetings: events emitted before `erased_at` belong to the deleted meeting.
-#: Kept for `ERASED_RETENTION`, then forgotten too.
-erased_meetings = Table(
-    "erased_meetings",
-    metadata,
-    Column("meeting_id", String(200), primary_key=True),
-    Column("erased_at", DateTime(), nullable=False),
-)
 
 
 def _when_erased(meeting_id: str) -> Select[tuple[dt.datetime]]:
@@ -115,13 +51,6 @@ ERASED_RETENTION = dt.timedelta(days=14)
 def utcnow() -> dt.datetime:
     """Naive UTC: SQLite keeps no time zone, so every stored time is UTC without one."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _upgrade(connection: Connection) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
 
 
 class NotesSaved(Enum):
@@ -154,7 +83,7 @@ class NotesStore:
 
     async def open(self) -> NotesStore:
         async with self._engine.begin() as conn:
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(upgrade)
             await self._forget_old_deletions(conn, utcnow())
         return self
 
