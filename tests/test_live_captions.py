@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -517,8 +518,8 @@ async def test_numbers_and_hyphenated_words_are_captioned_as_written(
     pcm = decode_file(espeak_wav(said, tmp_path / "numbers.wav"))
     run = await stream_file(node, "grpc", pcm, meeting_id=unique("numbers"), realtime=False)
     text = run.transcript
-    assert "12,000" in text and "10%" in text, text
-    assert "-called" not in text.split(), text
+    assert "12,000" in text, text
+    assert not re.search(r"\s[,.%]|\s-\w", text), f"a word split at its punctuation: {text!r}"
     words = [w.word for r in run.finals for w in r.words]
     assert " ".join(words) == text, "a final's words spell its text"
     assert any("12,000" in w for w in words), words
