@@ -25,7 +25,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from prometheus_client import Counter
 from stenograph.v1 import notes_pb2 as npb
-from stenograph.v1.events_pb2 import MeetingEvent, TranscriptEvent
+from stenograph.v1.events_pb2 import MeetingEvent
 
 from server.settings import Settings
 from server.transcript_publisher import encode_event, record_headers
@@ -159,7 +159,8 @@ class Summariser:
                     await self._on_meeting_event(event, emitted_at(event, record))
 
     async def _on_transcripts(self, records: Iterable[Any]) -> None:
-        by_meeting: dict[str, list[tuple[StoredFinal, TranscriptEvent]]] = {}
+        #: Each final with when its stream began (the day spoken dates resolve from).
+        by_meeting: dict[str, list[tuple[StoredFinal, dt.datetime]]] = {}
         traces: dict[str, list[Context]] = {}
         for record in records:
             try:
@@ -170,7 +171,7 @@ class Summariser:
             emitted = emitted_at(event, record)
             started = self._stream_clock.started(event, emitted)
             final = StoredFinal(segment_of(event, started), event.stream_id, record.offset, emitted)
-            by_meeting.setdefault(event.meeting_id, []).append((final, event))
+            by_meeting.setdefault(event.meeting_id, []).append((final, started))
             traces.setdefault(event.meeting_id, []).append(trace_context(record))
         for meeting_id, rows in by_meeting.items():
             # The trace goes on from the stream that sent the newest caption (the notes record
@@ -190,15 +191,14 @@ class Summariser:
                 await self._on_meeting_finals(meeting_id, rows)
 
     async def _on_meeting_finals(
-        self, meeting_id: str, rows: list[tuple[StoredFinal, TranscriptEvent]]
+        self, meeting_id: str, rows: list[tuple[StoredFinal, dt.datetime]]
     ) -> None:
         stored = await self._store.add_segments(meeting_id, [final for final, _ in rows])
         if not stored:  # emitted before the meeting was deleted
             self._meetings.pop(meeting_id, None)
             return
-        final, event = rows[0]
         # Spoken dates ("by Friday") resolve from the day the meeting's stream began.
-        began = self._stream_clock.started(event, final.emitted_at)
+        _, began = rows[0]
         meeting = await self._meeting(meeting_id, began.date())
         new = [f.segment for f in stored]
         meeting.writer.add(new)

@@ -29,7 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from stenograph.v1 import notes_pb2 as npb
 
 from summariser.offline_notes import kind_name
@@ -87,7 +87,7 @@ class NotesStore:
             await self._forget_old_deletions(conn, utcnow())
         return self
 
-    async def _forget_old_deletions(self, conn, now: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+    async def _forget_old_deletions(self, conn: AsyncConnection, now: dt.datetime) -> None:
         expired = erased_meetings.c.erased_at < now - self.erased_retention
         await conn.execute(delete(erased_meetings).where(expired))
 
