@@ -57,6 +57,9 @@ MAX_PROMPT_TOKENS = 48
 #: tiny.en mostly invents ("Thank you.").
 MAX_CONTINUATIONS = 3
 MIN_CONTINUATION_S = 1.0
+#: Less audio than this holds no word, and is not decoded: faster-whisper's word alignment
+#: raises on under two mel frames (20 ms), which would fail every pass batched with it.
+MIN_DECODE_AUDIO_S = 0.05
 
 
 def content_frames(features: np.ndarray) -> int:
@@ -252,9 +255,11 @@ class WhisperRecognizer:
         words: list[list[Word]] = [[] for _ in requests]
         retried = [False] * len(requests)
         offsets = [0.0] * len(requests)
-        todo = list(range(len(requests)))
+        todo = [i for i, r in enumerate(requests) if r.audio_s >= MIN_DECODE_AUDIO_S]
         current = list(requests)
         for round_no in range(MAX_CONTINUATIONS + 1):
+            if not todo:
+                break
             outputs = decode_batch(
                 self.model,
                 tokenizer,
