@@ -94,9 +94,11 @@ class NotesStore:
     async def close(self) -> None:
         await self._engine.dispose()
 
-    def _insert(self, table: Table):  # type: ignore[no-untyped-def]
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT with this database's ON CONFLICT clauses."""
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
 
     # -- writes (the consumer) -------------------------------------------------------------
     async def add_segments(
@@ -164,7 +166,7 @@ class NotesStore:
             await conn.execute(insert)
         return True
 
-    async def _erased_at(self, conn, meeting_id: str) -> dt.datetime | None:  # type: ignore[no-untyped-def]
+    async def _erased_at(self, conn: AsyncConnection, meeting_id: str) -> dt.datetime | None:
         """When the meeting was last deleted, if ever.
 
         The meeting row is locked first (PostgreSQL; SQLite serialises writers): a deletion
@@ -173,9 +175,10 @@ class NotesStore:
         """
         mine = meetings.c.meeting_id == meeting_id
         await conn.execute(select(meetings.c.meeting_id).where(mine).with_for_update())
-        return await conn.scalar(_when_erased(meeting_id))  # type: ignore[no-any-return]
+        erased: dt.datetime | None = await conn.scalar(_when_erased(meeting_id))
+        return erased
 
-    async def _touch(self, conn, meeting_id: str) -> None:  # type: ignore[no-untyped-def]
+    async def _touch(self, conn: AsyncConnection, meeting_id: str) -> None:
         now = utcnow()
         await conn.execute(
             self._insert(meetings)
@@ -246,7 +249,8 @@ class NotesStore:
     async def erased_at(self, meeting_id: str) -> dt.datetime | None:
         """When the meeting was last deleted, if ever."""
         async with self._engine.connect() as conn:
-            return await conn.scalar(_when_erased(meeting_id))  # type: ignore[no-any-return]
+            erased: dt.datetime | None = await conn.scalar(_when_erased(meeting_id))
+        return erased
 
     async def has_meeting(self, meeting_id: str) -> bool:
         async with self._engine.connect() as conn:
