@@ -158,8 +158,8 @@ def encode(model: WhisperModel, features: np.ndarray) -> ctranslate2.StorageView
     """The batch's encoder output. On a CPU each window is encoded alone and the outputs are
     stacked for the one decoder call: a batched encoder call costs more than its windows one
     by one once its activations outgrow the cache (2-core AVX2 EPYC, int8: four 18 s windows
-    1.31 s in one call, 0.90 s one by one; bench/README "Encoding a batch window by window").
-    A GPU encodes the batch in one call, which is what it is fast at."""
+    1.31 s in one call, 0.90 s one by one; bench/README, "the 2-core AVX2 AMD EPYC (Zen 3):
+    where a pass's time goes"). A GPU encodes the batch in one call, which it is fast at."""
     whisper = model.model
     if whisper.device != "cpu" or len(features) == 1:
         return whisper.encode(ctranslate2.StorageView.from_array(features))
