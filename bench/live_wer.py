@@ -8,7 +8,8 @@ through voice detection and every pass it started has finished: the passes hear 
 they would on a node with time to spare, without waiting for real time. That makes it a quick
 check of what a change does to accuracy (a set of eight meetings in ~70 s on 2 cores, against
 ~7 min streamed at real time); latency and capacity still need `engine_ladder.py` or
-`ladder_bench.py`. `--offline` also decodes each file whole with faster-whisper (beam 5).
+`ladder_bench.py`. `--offline` also decodes each file whole with faster-whisper (beam 5),
+and shows per file where the live text differs from offline's ("offline -> live").
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import difflib  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -28,7 +30,7 @@ import numpy as np  # noqa: E402
 from engine_ladder import CLIP_SETS, bench_clips  # noqa: E402
 from offline_baseline import run_offline  # noqa: E402
 from report import git_info  # noqa: E402
-from scoring import score_wer  # noqa: E402
+from scoring import normalise, score_wer  # noqa: E402
 from speech_set import RATE, Clip  # noqa: E402
 
 from streaming import (  # noqa: E402
@@ -87,6 +89,16 @@ async def transcribe(clip: Clip, scheduler: InferenceScheduler, vad: SileroVoice
     return " ".join(finals)
 
 
+def differences(offline: str, live: str) -> list[str]:
+    """Where the live text differs from offline's, scored words only: "offline -> live"."""
+    a, b = normalise(offline).split(), normalise(live).split()
+    return [
+        f"{' '.join(a[i1:i2]) or '-'} -> {' '.join(b[j1:j2]) or '-'}"
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        if tag != "equal"
+    ]
+
+
 async def live_texts(clips: Sequence[Clip], workers: int) -> dict[str, str]:
     recognizer = load_whisper(
         BUNDLED_MODEL, device="cpu", compute_type="int8", workers=workers, cpu_threads=1
@@ -112,16 +124,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{time.perf_counter() - started:.0f} s)"
         )
         entry: dict[str, object] = {"live_wer": live.wer, "live": texts}
+        offline_texts: dict[str, str] = {}
         if args.offline:
             (offline,) = run_offline(
                 clips, [5], args.workers, model_path=resolve_model("bundled")[0]
             )
-            entry |= {"offline_wer": offline.wer(clips), "offline": offline.texts}
+            offline_texts = offline.texts
+            entry |= {"offline_wer": offline.wer(clips), "offline": offline_texts}
             line += f"; offline beam 5 {100 * offline.wer(clips):.1f} %"
         print(line, flush=True)
         for c in clips:
             one = score_wer([c.reference], [texts[c.name]]).wer
             print(f"  {c.name:30s} {100 * one:5.1f} %", flush=True)
+            if c.name in offline_texts:
+                for change in differences(offline_texts[c.name], texts[c.name]):
+                    print(f"      {change}", flush=True)
         report["sets"][clip_set] = entry  # type: ignore[index]
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))
