@@ -434,9 +434,10 @@ def render(report: dict[str, Any]) -> str:
         ),
         "",
         "| N | streams ok / kept up | first partial p50 / max s | word lag p50 / p95 s "
-        "| finalisation p50 / p95 s | WER % | partial words revised | CPU s / audio s "
+        f"| words > {LAG_BAR_S:g} s late | finalisation p50 / p95 s | WER % "
+        "| partial words revised | CPU s / audio s "
         "| mean batch (final / partial) | GPU MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lv in report["levels"]:
         fp, lag, fin = lv["first_partial_s"], lv["word_lag_s"], lv["final_latency_s"]
@@ -447,7 +448,8 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             f"| {lv['streams']} | {lv['stream_runs_ok']}/{lv['stream_runs']} / {lv['kept_up']} "
             f"| {dash(fp['p50'])} / {dash(fp['max'])} | {dash(lag['p50'])} / {dash(lag['p95'])} "
-            f"| {dash(fin['p50'])} / {dash(fin['p95'])} | {100 * lv['wer']['stream']:.1f} "
+            f"| {late_share(lag)} | {dash(fin['p50'])} / {dash(fin['p95'])} "
+            f"| {100 * lv['wer']['stream']:.1f} "
             f"| {dash(None if rev is None else 100 * rev, 1)} % "
             f"| {dash(lv['node_cpu_s_per_audio_s'], 3)} | {batch} "
             f"| {lv['gpu_memory_used_mib'] or '–'} |"
@@ -461,6 +463,13 @@ def render(report: dict[str, Any]) -> str:
     if delta := wer_vs_offline(report["levels"]):
         lines += ["", delta + "."]
     return "\n".join(lines) + "\n"
+
+
+def late_share(lag: dict[str, Any]) -> str:
+    """Words shown over the bar late, as a share of all (absent in older results)."""
+    if "over_bar" not in lag or not lag["n"]:
+        return "–"
+    return f"{100 * lag['over_bar'] / lag['n']:.1f} %"
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ def summarise_level(level: LevelResult, offline: Sequence[OfflineRun]) -> dict[s
             "max": _r(max(lags, default=None)),
             "min": _r(min(lags, default=None)),
             "negative": sum(x < 0 for x in lags),
+            # Words first shown right more than the bar late: what a p95 over the bar is made of.
+            "over_bar": sum(x > LAG_BAR_S for x in lags),
             "n": len(lags),
             # One hard file can make the p95 (the pyannote sample's corrected words do).
             "p95_by_file": {f["clip"]: f["word_lag_s_p95"] for f in per_file(level, [])},
