@@ -16,9 +16,10 @@ from pydantic_settings import (
 
 #: Read when STENOGRAPH_CONFIG is unset and the file exists.
 DEFAULT_CONFIG_FILE = Path("stenograph.toml")
-#: What a node on a GPU runs with unless told otherwise: the settings measured on an H200
-#: (deploy/README.md). float16 is the card's fast path; 4 workers overlap the host side of
-#: passes; a pass's time there is its beam search, and greedy partials batch best.
+#: What a node on a GPU runs with unless told otherwise: the settings measured on an H200 and
+#: an H100 (70 tiny.en streams at p95 word lag 1.65 s; bench/gpu/README.md). float16 is the
+#: card's fast path; 4 workers overlap the host side of passes (2 and 8 did worse); a pass's
+#: time there is its beam search, and greedy partials gave a lower p95 than beam 3.
 GPU_DEFAULTS: dict[str, Any] = {
     "compute_type": "float16",
     "asr_workers": 4,
@@ -64,7 +65,8 @@ class Settings(BaseSettings):
     #: CPU threads per batch. On CPU one single-threaded worker per core keeps the cores
     #: busiest (a tiny model's decoder steps are too small to split): on 2 cores, 2 x 1 served
     #: 8 streams at p95 word lag 2.5 s where 1 x 2 managed 7 s. On a GPU, 4 workers overlap
-    #: the host side of passes (112 tiny.en streams real time on an H200, 2 workers 49).
+    #: the host side of passes (112 tiny.en streams real time on an H200, 2 workers 49; on an
+    #: H100, 8 workers slowed every pass).
     asr_workers: int = Field(default=2, ge=1)
     asr_cpu_threads: int = Field(default=1, ge=1)
     #: Most passes (of different streams) run as one Whisper batch. On a GPU, 32.
