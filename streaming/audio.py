@@ -24,6 +24,11 @@ SAMPLE_RATE = 16_000
 MIN_INPUT_RATE = 8_000
 MAX_INPUT_RATE = 48_000
 MAX_CHANNELS = 8
+#: FLOAT32 audio is full scale at ±1.0. A sample past this (24 dB over full scale) is integer
+#: PCM sent as float: JFK's speech scaled by 16 (peak 12.5) is heard word for word, by 64 it
+#: is misheard, and at int16 scale (×32768) Whisper hears nothing and the VAD misses most of
+#: it. Refused with a clear error rather than silently transcribed as nothing.
+MAX_FLOAT32_PEAK = 16.0
 
 Pcm = NDArray[np.float32]
 Encoding = Literal["linear16", "float32", "ogg_opus", "webm_opus"]
@@ -72,6 +77,12 @@ class PcmDecoder:
             pcm = samples.astype(np.float32)
             if not np.all(np.isfinite(pcm)):
                 raise InvalidAudio("FLOAT32 audio contains NaN or infinite samples")
+            peak = float(np.abs(pcm).max(initial=0.0))
+            if peak > MAX_FLOAT32_PEAK:
+                raise InvalidAudio(
+                    f"FLOAT32 samples are full scale at ±1.0, but this frame peaks at {peak:g}: "
+                    "integer samples sent as float? Send them as LINEAR16, or divide by 32768"
+                )
         if self._channels > 1:
             pcm = pcm.reshape(-1, self._channels).mean(axis=1, dtype=np.float32)
         if self._resampler is not None:

@@ -507,6 +507,13 @@ class TestPcmDecoder:
         with pytest.raises(InvalidAudio, match="NaN"):
             PcmDecoder("float32", RATE, 1).decode(np.array([0.1, np.nan], "<f4").tobytes())
 
+    def test_float32_at_integer_scale_is_refused_and_a_loud_frame_is_not(self) -> None:
+        decoder = PcmDecoder("float32", RATE, 1)
+        loud = decoder.decode(np.array([0.5, -2.0, 16.0], "<f4").tobytes())
+        assert loud.tolist() == [0.5, -2.0, 16.0], "over full scale, but plausibly float audio"
+        with pytest.raises(InvalidAudio, match="LINEAR16"):
+            decoder.decode(np.array([120.0, -3000.0], "<f4").tobytes())
+
     @pytest.mark.parametrize("rate", [8_000, 22_050, 44_100, 48_000])
     def test_resampling_keeps_duration_and_pitch(self, rate: int) -> None:
         decoder = PcmDecoder("float32", rate, 1)

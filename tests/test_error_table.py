@@ -442,6 +442,23 @@ async def test_pcm_frame_of_partial_samples_is_invalid_argument(
     assert f"{size} bytes" in message
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_speech_sent_as_float_at_integer_scale_is_invalid_argument(
+    node: RunningNode, speech: Path, transport: Transport
+) -> None:
+    # The client's mistake: int16 samples cast to float32 without dividing by 32768. Whisper
+    # would hear nothing in it; the stream is told why instead.
+    samples = np.frombuffer(decode_file(speech / "audio" / "jfk_16k.wav"), "<i2")
+    as_float = samples.astype("<f4").tobytes()
+    chunk = 4 * RATE // 10
+    frames = [as_float[i : i + chunk] for i in range(0, len(as_float), chunk)]
+    cfg = config(encoding=pb.AUDIO_ENCODING_FLOAT32)
+    outcome = await run_stream(node, transport, cfg, send_then_close(*frames))
+    message = assert_stream_error(outcome, transport, "INVALID_ARGUMENT")
+    assert "LINEAR16" in message and "divide by 32768" in message
+    assert not outcome.of("result")
+
+
 # -- DEADLINE_EXCEEDED / 1008 -----------------------------------------------------------------
 
 
