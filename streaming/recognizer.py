@@ -58,7 +58,8 @@ MAX_PROMPT_TOKENS = 48
 MAX_CONTINUATIONS = 3
 MIN_CONTINUATION_S = 1.0
 #: Less audio than this holds no word, and is not decoded: faster-whisper's word alignment
-#: raises on under two mel frames (20 ms), which would fail every pass batched with it.
+#: raises on under two mel frames (20 ms), which would fail the pass and make the scheduler
+#: run its whole batch again pass by pass.
 MIN_DECODE_AUDIO_S = 0.05
 
 

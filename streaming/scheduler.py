@@ -246,28 +246,24 @@ class InferenceScheduler:
         waits = [started - j.queued_at for j in batch]
         for wait in waits:
             self.load.record_wait(head.priority, wait)
-        results: Sequence[Recognition | BaseException]
+        results: list[Recognition | BaseException]
         redone = 0
         beam_size = None
         greedy = False
         if head.priority is Priority.LIVE_PARTIAL:
             beam_size = self.load.partial_beam_size(self.recognizer.partial_beam_size)
             greedy = beam_size < self.recognizer.partial_beam_size
-        try:
-            recognized = self.recognizer.recognize_batch(
-                [j.request for j in batch],
-                language=head.language,
-                final=head.final,
-                beam_size=beam_size,
-            )
-        except Exception as e:  # one bad batch fails its passes, never the worker
-            log.exception("inference batch failed", extra={"batch": len(batch)})
-            results = [e] * len(batch)
-        else:
-            spent = self._clock() - started
-            redone = sum(retried for _, retried in recognized)
-            total_frames = sum(j.frames for j in batch)
-            results = [
+        recognized = self._recognize(batch, beam_size)
+        spent = self._clock() - started
+        total_frames = sum(j.frames for j in batch)
+        results = []
+        for j, heard in zip(batch, recognized, strict=True):
+            if isinstance(heard, BaseException):
+                results.append(heard)
+                continue
+            words, retried = heard
+            redone += retried
+            results.append(
                 Recognition(
                     words=tuple(
                         Word(w.text, j.offset_s + w.start_s, j.offset_s + w.end_s, w.probability)
@@ -277,8 +273,7 @@ class InferenceScheduler:
                     compute_s=spent * j.frames / total_frames,
                     padded_retry=retried,
                 )
-                for j, (words, retried) in zip(batch, recognized, strict=True)
-            ]
+            )
         ended = self._clock()
         self.load.record_batch(head.priority, started, ended)
         if self._observer is not None:
@@ -289,6 +284,38 @@ class InferenceScheduler:
             if job.loop is not None and job.future is not None:
                 with contextlib.suppress(RuntimeError):  # its event loop has closed meanwhile
                     job.loop.call_soon_threadsafe(_resolve, job.future, result)
+
+    def _recognize(
+        self, batch: list[Job], beam_size: int | None
+    ) -> Sequence[tuple[list[Word], bool] | BaseException]:
+        """The batch's words, or per pass the error it failed with: a batch that fails is run
+        again pass by pass, so one stream's bad pass fails that stream alone, never its batch
+        mates (other streams), and never the worker."""
+        head = batch[0]
+
+        def run(jobs: list[Job]) -> list[tuple[list[Word], bool]]:
+            return self.recognizer.recognize_batch(
+                [j.request for j in jobs],
+                language=head.language,
+                final=head.final,
+                beam_size=beam_size,
+            )
+
+        try:
+            return run(batch)
+        except Exception as e:
+            if len(batch) == 1:
+                log.exception("inference pass failed")
+                return [e]
+            log.warning("inference batch failed; running its passes one by one", exc_info=True)
+        alone: list[tuple[list[Word], bool] | BaseException] = []
+        for job in batch:
+            try:
+                alone += run([job])
+            except Exception as e:
+                log.exception("inference pass failed")
+                alone.append(e)
+        return alone
 
     def close(self) -> None:
         """Stop the workers after the batches they are running; pending passes are cancelled."""

@@ -16,6 +16,7 @@ from faster_whisper.tokenizer import Tokenizer
 from support_audio import wer
 
 from server.file_streamer import decode_file
+from streaming import recognizer
 from streaming.batch_pass import PassRequest, resume_at, split_by_timestamps
 from streaming.load import (
     ADMIT_BUSY,
@@ -27,7 +28,7 @@ from streaming.load import (
     Priority,
     stream_cost_from_encoder,
 )
-from streaming.recognizer import load_whisper
+from streaming.recognizer import Recognition, load_whisper
 from streaming.scheduler import BUCKET_FRAMES, BatchRun, InferenceScheduler, Job, select_batch
 
 RATE = 16_000
@@ -303,7 +304,7 @@ async def test_a_sliver_of_audio_hears_nothing_and_fails_none_of_its_batch_mates
     busy = asyncio.create_task(scheduler.recognize(jfk[0], offset_s=0.0))
     await worker_took_it(scheduler)
     # Whisper's word alignment fails on under two mel frames (20 ms): decoded, this pass
-    # would fail its whole batch, another stream's pass included.
+    # would fail, and its batch would be run again pass by pass.
     speech, sliver = await asyncio.gather(
         scheduler.recognize(jfk[0][: 3 * RATE], offset_s=0.0),
         scheduler.recognize(jfk[0][:80], offset_s=5.0),
@@ -312,6 +313,32 @@ async def test_a_sliver_of_audio_hears_nothing_and_fails_none_of_its_batch_mates
     assert (Priority.LIVE_PARTIAL, 2) in batches.seen
     assert sliver.words == ()
     assert "fellow" in " ".join(w.text for w in speech.words)
+
+
+async def test_a_pass_that_fails_fails_its_own_stream_alone(
+    scheduler: InferenceScheduler,
+    batches: Batches,
+    clips: list[tuple[np.ndarray, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jfk, _ = clips
+    # With the sliver guard off, faster-whisper's word alignment really raises on the sliver,
+    # inside the batch it shares with another stream's pass.
+    monkeypatch.setattr(recognizer, "MIN_DECODE_AUDIO_S", 0.0)
+    busy = asyncio.create_task(scheduler.recognize(jfk[0], offset_s=0.0))
+    await worker_took_it(scheduler)
+    speech, sliver = await asyncio.gather(
+        scheduler.recognize(jfk[0][: 3 * RATE], offset_s=0.0),
+        scheduler.recognize(jfk[0][:80], offset_s=5.0),
+        return_exceptions=True,
+    )
+    await busy
+    assert (Priority.LIVE_PARTIAL, 2) in batches.seen, "they were batched together"
+    assert isinstance(sliver, IndexError), sliver
+    assert isinstance(speech, Recognition), speech
+    assert "fellow" in " ".join(w.text for w in speech.words)
+    again = await scheduler.recognize(jfk[0][: 3 * RATE], offset_s=0.0)
+    assert "fellow" in " ".join(w.text for w in again.words), "the worker lives on"
 
 
 async def test_a_live_final_overtakes_waiting_partials_and_uploads(
