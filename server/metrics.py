@@ -53,6 +53,12 @@ BATCH_SECONDS = Histogram(
     ["priority"],
     buckets=(0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
 )
+PASS_FAILURES = Counter(
+    "stenograph_inference_pass_failures_total",
+    "Whisper passes that failed (each ends its stream with INTERNAL); a batch that fails is "
+    "rerun pass by pass, so its other passes are not counted",
+    ["priority"],
+)
 PADDED_REDOS = Counter(
     "stenograph_inference_padded_redos_total",
     "Final passes whose short-window decode failed (a loop, a runaway) and were redone on "

@@ -31,6 +31,7 @@ def _observe(run: BatchRun) -> None:
         metrics.GREEDY_PARTIALS.inc(run.size)
     metrics.BATCH_SIZE.labels(priority=label).observe(run.size)
     metrics.PADDED_REDOS.labels(priority=label).inc(run.redone)
+    metrics.PASS_FAILURES.labels(priority=label).inc(run.failed)
     metrics.BATCH_SECONDS.labels(priority=label).observe(run.seconds)
     for wait in run.waits:
         metrics.QUEUE_WAIT.labels(priority=label).observe(wait)

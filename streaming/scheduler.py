@@ -57,6 +57,8 @@ class BatchRun:
     redone: int
     #: Partials decoded greedily because they queued for the workers.
     greedy: bool
+    #: Passes that failed, each alone (the rest of a failed batch was rerun and heard).
+    failed: int = 0
 
 
 BatchObserver = Callable[[BatchRun], None]
@@ -278,7 +280,15 @@ class InferenceScheduler:
         self.load.record_batch(head.priority, started, ended)
         if self._observer is not None:
             self._observer(
-                BatchRun(head.priority, len(batch), waits, ended - started, redone, greedy)
+                BatchRun(
+                    head.priority,
+                    len(batch),
+                    waits,
+                    ended - started,
+                    redone,
+                    greedy,
+                    failed=sum(isinstance(r, BaseException) for r in results),
+                )
             )
         for job, result in zip(batch, results, strict=True):
             if job.loop is not None and job.future is not None:

@@ -239,10 +239,12 @@ class Batches:
     def __init__(self) -> None:
         self.seen: list[tuple[Priority, int]] = []
         self.greedy: list[bool] = []
+        self.failed = 0
 
     def __call__(self, run: BatchRun) -> None:
         self.seen.append((run.priority, run.size))
         self.greedy.append(run.greedy)
+        self.failed += run.failed
 
 
 async def worker_took_it(scheduler: InferenceScheduler) -> None:
@@ -335,6 +337,7 @@ async def test_a_pass_that_fails_fails_its_own_stream_alone(
     await busy
     assert (Priority.LIVE_PARTIAL, 2) in batches.seen, "they were batched together"
     assert isinstance(sliver, IndexError), sliver
+    assert batches.failed == 1, "the failure is counted once, for its own pass"
     assert isinstance(speech, Recognition), speech
     assert "fellow" in " ".join(w.text for w in speech.words)
     again = await scheduler.recognize(jfk[0][: 3 * RATE], offset_s=0.0)
