@@ -75,9 +75,9 @@ class PcmDecoder:
             pcm = samples.astype(np.float32) / 32768.0
         else:
             pcm = samples.astype(np.float32)
-            if not np.all(np.isfinite(pcm)):
+            peak = float(np.abs(pcm).max(initial=0.0))  # NaN and inf carry through max
+            if not np.isfinite(peak):
                 raise InvalidAudio("FLOAT32 audio contains NaN or infinite samples")
-            peak = float(np.abs(pcm).max(initial=0.0))
             if peak > MAX_FLOAT32_PEAK:
                 raise InvalidAudio(
                     f"FLOAT32 samples are full scale at ±1.0, but this frame peaks at {peak:g}: "

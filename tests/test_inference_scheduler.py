@@ -299,20 +299,32 @@ async def test_passes_of_different_streams_waiting_together_run_as_one_batch(
         assert all(100.0 * i <= w.start_s <= 100.0 * i + 8.5 for w in result.words)
 
 
+async def speech_batched_with_a_sliver(
+    scheduler: InferenceScheduler, speech: np.ndarray
+) -> tuple[Recognition | BaseException, Recognition | BaseException]:
+    """3 s of speech and a 5 ms sliver of another stream, queued behind a busy worker so that
+    they run as one batch: each one's result, or the error its pass failed with."""
+    busy = asyncio.create_task(scheduler.recognize(speech, offset_s=0.0))
+    await worker_took_it(scheduler)
+    results = await asyncio.gather(
+        scheduler.recognize(speech[: 3 * RATE], offset_s=0.0),
+        scheduler.recognize(speech[:80], offset_s=5.0),
+        return_exceptions=True,
+    )
+    await busy
+    return results
+
+
 async def test_a_sliver_of_audio_hears_nothing_and_fails_none_of_its_batch_mates(
     scheduler: InferenceScheduler, batches: Batches, clips: list[tuple[np.ndarray, str]]
 ) -> None:
     jfk, _ = clips
-    busy = asyncio.create_task(scheduler.recognize(jfk[0], offset_s=0.0))
-    await worker_took_it(scheduler)
     # Whisper's word alignment fails on under two mel frames (20 ms): decoded, this pass
     # would fail, and its batch would be run again pass by pass.
-    speech, sliver = await asyncio.gather(
-        scheduler.recognize(jfk[0][: 3 * RATE], offset_s=0.0),
-        scheduler.recognize(jfk[0][:80], offset_s=5.0),
-    )
-    await busy
+    speech, sliver = await speech_batched_with_a_sliver(scheduler, jfk[0])
     assert (Priority.LIVE_PARTIAL, 2) in batches.seen
+    assert isinstance(speech, Recognition), speech
+    assert isinstance(sliver, Recognition), sliver
     assert sliver.words == ()
     assert "fellow" in " ".join(w.text for w in speech.words)
 
@@ -327,14 +339,7 @@ async def test_a_pass_that_fails_fails_its_own_stream_alone(
     # With the sliver guard off, faster-whisper's word alignment really raises on the sliver,
     # inside the batch it shares with another stream's pass.
     monkeypatch.setattr(recognizer, "MIN_DECODE_AUDIO_S", 0.0)
-    busy = asyncio.create_task(scheduler.recognize(jfk[0], offset_s=0.0))
-    await worker_took_it(scheduler)
-    speech, sliver = await asyncio.gather(
-        scheduler.recognize(jfk[0][: 3 * RATE], offset_s=0.0),
-        scheduler.recognize(jfk[0][:80], offset_s=5.0),
-        return_exceptions=True,
-    )
-    await busy
+    speech, sliver = await speech_batched_with_a_sliver(scheduler, jfk[0])
     assert (Priority.LIVE_PARTIAL, 2) in batches.seen, "they were batched together"
     assert isinstance(sliver, IndexError), sliver
     assert batches.failed == 1, "the failure is counted once, for its own pass"
