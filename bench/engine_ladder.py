@@ -27,7 +27,6 @@ import asyncio  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -46,7 +45,7 @@ from level_summary import (  # noqa: E402
     summarise_level,
 )
 from offline_baseline import OfflineRun, run_offline  # noqa: E402
-from report import dash, git_info, machine_info, wer_vs_offline  # noqa: E402
+from report import dash, git_info, gpu_query, machine_info, wer_vs_offline  # noqa: E402
 from speech_set import RATE, Clip, load_saved_clips, save_clips  # noqa: E402
 from stream_run import ResultRec, StreamRun, WordRec, paced  # noqa: E402
 
@@ -179,21 +178,6 @@ def batch_delta(
                 "padded_redos": a.redos - b.redos,
             }
     return out
-
-
-def gpu_query(fields: str) -> list[str]:
-    """One GPU's `nvidia-smi` fields, or [] where there is none."""
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [part.strip() for part in out.splitlines()[0].split(",")] if out else []
 
 
 @dataclass(slots=True)

@@ -31,15 +31,14 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
-import whisperlive
 from concurrency_level import LevelResult, run_level_on
 from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level
 from meeting_clip import meeting_clip
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
 from overload_run import run_overload, run_upload
-from report import dash, git_info, machine_info, wer_vs_offline
-from speech_set import DEFAULT_FILES, Clip, load_clips
+from report import dash, git_info, gpu_query, machine_info, wer_vs_offline
+from speech_set import DEFAULT_FILES, Clip, load_clips, load_saved_clips
 from stream_client import run_level, warm_up
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -57,8 +56,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-overload", action="store_true")
     p.add_argument("--overload-streams", type=int, help="default: twice Stenograph's headline N")
     p.add_argument("--node-setting", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--clips", type=Path, help="clips saved by engine_ladder.py --save-clips")
+    p.add_argument("--per-worker", type=int, help="files per worker (default: all of them)")
+    p.add_argument("--model", help="model folder for the node and offline (default: bundled)")
+    p.add_argument("--device", default="cpu", help="node and offline: cpu or cuda")
+    p.add_argument("--compute-type", help="default: the node's for the device; offline the same")
     p.add_argument("--out", type=Path, help="output prefix (default bench/results/ladder_...)")
     p.add_argument("--note", default="")
+    p.add_argument("--commit", default="", help="the commit, where the tree has no .git")
     args = p.parse_args(argv)
     args.streams = sorted(set(args.streams or [1, 2, 4, 8, 12, 16]))
     return args
@@ -119,7 +124,11 @@ def scheduler_delta(before: dict[str, float], after: dict[str, float]) -> dict[s
 
 
 async def stenograph_ladder(
-    node: RunningNode, clips: Sequence[Clip], streams: Sequence[int], stop_lag_s: float
+    node: RunningNode,
+    clips: Sequence[Clip],
+    streams: Sequence[int],
+    stop_lag_s: float,
+    per_worker: int | None = None,
 ) -> list[LevelResult]:
     await warm_up(node, "grpc", clips[0])
 
@@ -141,6 +150,7 @@ async def stenograph_ladder(
             tail_s=TAIL_S,
             gap_s=GAP_S,
             keep_up_s=KEEP_UP_S,
+            per_worker=per_worker,
         )
 
     return await ladder("stenograph", level, streams, stop_lag_s)
@@ -149,6 +159,8 @@ async def stenograph_ladder(
 async def whisperlive_ladder(
     clips: Sequence[Clip], streams: Sequence[int], stop_lag_s: float, log_dir: Path
 ) -> list[LevelResult]:
+    import whisperlive  # here: its module pins the node's packages, which a GPU run lacks
+
     python = whisperlive.ensure_venv()
     with whisperlive.start_whisperlive(
         log_dir, max_clients=max(streams) + 2, python=python
@@ -179,8 +191,14 @@ async def whisperlive_ladder(
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = dt.datetime.now(dt.UTC)
-    clips = [*load_clips(DATA_DIR, DEFAULT_FILES), meeting_clip(BENCH_DIR / "out" / "meeting")]
-    git = git_info()
+    clips = (
+        load_saved_clips(args.clips)
+        if args.clips
+        else [*load_clips(DATA_DIR, DEFAULT_FILES), meeting_clip(BENCH_DIR / "out" / "meeting")]
+    )
+    on_gpu = args.device == "cuda"
+    compute_type = args.compute_type or ("float16" if on_gpu else "int8")
+    git = {"commit": args.commit, "describe": "given with --commit"} if args.commit else git_info()
     prefix: Path = args.out or RESULTS_DIR / (
         f"ladder_{started:%Y%m%d-%H%M%S}_{git['commit'][:7] or 'nogit'}"
     )
@@ -189,7 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"logs: {log_dir}", file=sys.stderr)
 
     print("offline faster-whisper (beam 5, greedy) ...", file=sys.stderr, flush=True)
-    offline: list[OfflineRun] = run_offline(clips, (5, 1), 2)
+    offline: list[OfflineRun] = run_offline(
+        clips, (5, 1), 2, model_path=args.model, device=args.device, compute_type=compute_type
+    )
     report: dict[str, Any] = {
         "meta": {
             "started_at": f"{started:%Y-%m-%d %H:%M:%S} UTC",
@@ -197,9 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "argv": sys.argv[1:] if argv is None else list(argv),
             "files": [c.name for c in clips],
             "speech_s": round(sum(c.duration_s for c in clips), 1),
+            "per_worker": args.per_worker,
             "node_settings": dict(kv.split("=", 1) for kv in args.node_setting),
         },
-        "machine": machine_info(),
+        "machine": machine_info() | {"gpu": gpu_query("name,memory.total,driver_version")},
         "git": git,
         "offline": [
             {
@@ -215,11 +236,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "max_streams": str(max(64, 2 * max(args.streams))),
         # The ladder loads the node on purpose; admission is measured by the overload run.
         "admission_control": "false",
+        **({"model": args.model} if args.model else {}),
+        **({"device": args.device} if args.device != "cpu" else {}),
+        **({"compute_type": args.compute_type} if args.compute_type else {}),
         **dict(kv.split("=", 1) for kv in args.node_setting),
     }
     if "stenograph" in args.systems:
         with start_node(log_dir / "stenograph", **settings) as node:
-            levels = asyncio.run(stenograph_ladder(node, clips, args.streams, args.stop_lag_s))
+            levels = asyncio.run(
+                stenograph_ladder(node, clips, args.streams, args.stop_lag_s, args.per_worker)
+            )
             if not args.skip_upload:
                 print("stenograph: upload ...", file=sys.stderr, flush=True)
                 report["upload"] = asyncio.run(run_upload(node, clips[-1]))
@@ -286,9 +312,13 @@ def render(report: dict[str, Any]) -> str:
         "",
         f"- commit: `{report['git'].get('commit', '')[:7]} {report['git'].get('subject', '')}`",
         f"- machine: {m.get('cpu_model', '?')}, {m.get('nproc', '?')} CPUs, "
-        f"{m.get('ram_gib', '?')} GiB",
+        f"{m.get('ram_gib', '?')} GiB" + (f"; GPU {', '.join(m['gpu'])}" if m.get("gpu") else ""),
         f"- files: {', '.join(report['meta']['files'])} "
-        f"({report['meta']['speech_s']} s per worker)",
+        + (
+            f"({report['meta']['per_worker']} per worker; worker k starts at file k)"
+            if report["meta"].get("per_worker")
+            else f"({report['meta']['speech_s']} s per worker)"
+        ),
         "- offline faster-whisper on the same files: "
         + ", ".join(
             f"beam {o['beam_size']} WER {100 * o['wer']:.1f} %, RTF {o['rtf']:.3f}"

@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from engine_ladder import bench_clips, gpu_query  # noqa: E402
-from report import git_info, machine_info  # noqa: E402
+from engine_ladder import bench_clips  # noqa: E402
+from report import git_info, gpu_query, machine_info  # noqa: E402
 from speech_set import RATE, load_saved_clips  # noqa: E402
 
 from streaming import load_whisper  # noqa: E402

@@ -53,6 +53,21 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def gpu_query(fields: str) -> list[str]:
+    """One GPU's `nvidia-smi` fields, or [] where there is none."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [part.strip() for part in out.splitlines()[0].split(",")] if out else []
+
+
 def git_info() -> dict[str, Any]:
     status = _git("status", "--porcelain")
     return {

@@ -162,9 +162,18 @@ async def run_level(
     tail_s: float,
     gap_s: float,
     keep_up_s: float,
+    per_worker: int | None = None,
 ) -> LevelResult:
-    """N workers streaming every clip to a Stenograph node (worker k starts at clip k)."""
+    """N workers streaming every clip (or their first `per_worker`) to a Stenograph node
+    (worker k starts at clip k)."""
     streamer = stenograph_streamer(opener_for(transport, node), chunk_s=chunk_s, tail_s=tail_s)
     return await run_level_on(
-        node.pid, streamer, clips, n=n, gap_s=gap_s, keep_up_s=keep_up_s, settings=node.settings
+        node.pid,
+        streamer,
+        clips,
+        n=n,
+        gap_s=gap_s,
+        keep_up_s=keep_up_s,
+        settings=node.settings,
+        per_worker=per_worker,
     )

@@ -4,8 +4,15 @@
 #   bash bench/gpu/run.sh ladder ARGS...     # call 2 (machine still warm), carrying .gpu/b
 #   bash bench/gpu/run.sh ladders K PREFIX ARGS...  # or K ladders at once, sharing the GPU
 #   bash bench/gpu/run.sh profile ARGS...    # or one pass piece by piece (bench/pass_profile.py)
+# The whole node (gRPC, embedded broker, store) instead of the engine alone, in three calls:
+#   bash bench/gpu/run.sh receive-a          # call 1, carrying .gpu/a
+#   bash bench/gpu/run.sh receive-b          # call 2, carrying .gpu/b
+#   bash bench/gpu/run.sh node-ladder ARGS...  # call 3, carrying .gpu/c: bench/ladder_bench.py
 set -euo pipefail
-STAGE=/tmp/stenograph-gpu
+# STENOGRAPH_GPU_STAGE and STENOGRAPH_GPU_DEVICE=cpu let the same steps be tried here first,
+# with a Python 3.12 that has only what the GPU machine has (bench/gpu/README.md).
+STAGE=${STENOGRAPH_GPU_STAGE:-/tmp/stenograph-gpu}
+DEVICE=${STENOGRAPH_GPU_DEVICE:-cuda}
 SITE=$STAGE/site
 
 cuda_libs() {
@@ -29,10 +36,15 @@ cuda_libs() {
 
 receive_b() {
   # Call 2: the model's second half, the pure-Python wheels, the VAD and the clips.
+  if [ ! -d .gpu/b ]; then
+    test -f "$STAGE/tiny.en/model.bin" || { echo "receive-b did not run on this machine"; exit 3; }
+    return
+  fi
   test -f "$STAGE/model.bin.00" || { echo "call 1 (receive-a) did not run on this machine"; exit 3; }
   mkdir -p "$STAGE/tiny.en"
   cat "$STAGE/model.bin.00" .gpu/b/model/model.bin.01 > "$STAGE/tiny.en/model.bin"
   cp .gpu/b/model/config.json .gpu/b/model/tokenizer.json .gpu/b/model/vocabulary.txt "$STAGE/tiny.en/"
+  cp .gpu/b/clips.npz "$STAGE/"
   python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" .gpu/b/wheels/*.whl
   cp -r .gpu/b/silero_vad "$SITE/"
   # PyAV has no wheel here: faster-whisper and streaming/audio.py import it, but the ladder
@@ -41,7 +53,10 @@ receive_b() {
   printf '%s\n' '"""Stand-in: PyAV is not installed on this machine."""' \
     'def __getattr__(name):' '    raise ImportError(f"PyAV is not installed here (av.{name})")' \
     > "$SITE/av/__init__.py"
-  cuda_libs
+}
+
+engine_env() {
+  if [ "$DEVICE" = cuda ]; then cuda_libs; fi
   export PYTHONPATH=$SITE PYTHONUNBUFFERED=1
 }
 
@@ -50,11 +65,25 @@ receive-a)
   mkdir -p "$SITE"
   tar xJf .gpu/a/ctranslate2.tar.xz -C "$SITE"
   mv .gpu/a/model.bin.00 "$STAGE/"
-  nvidia-smi -L
   python3 -V
-  cuda_libs
+  if [ "$DEVICE" = cuda ]; then nvidia-smi -L && cuda_libs; fi
   PYTHONPATH=$SITE python3 -c 'import ctranslate2 as c; print("ctranslate2", c.__version__,
     "cuda devices", c.get_cuda_device_count(), sorted(c.get_supported_compute_types("cuda")))'
+  ;;
+receive-b)
+  receive_b
+  ls -la "$STAGE" "$STAGE/tiny.en"
+  ;;
+node-ladder)
+  # Call 3: the node's own packages (gRPC, aiokafka, the Tansu broker, SQLAlchemy, ...), then
+  # the stream ladder against a real `stenograph up` on the card.
+  shift
+  receive_b
+  python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" .gpu/c/wheels/*.whl
+  engine_env
+  export PYTHONPATH=$SITE:$PWD:$PWD/clients/python
+  python3 bench/ladder_bench.py --systems stenograph --skip-upload --skip-overload \
+    --clips "$STAGE/clips.npz" --model "$STAGE/tiny.en" --device "$DEVICE" "$@"
   ;;
 ladder | ladders)
   # ladders K PREFIX ARGS...: K ladders at once, as K node processes would share one card,
@@ -62,7 +91,8 @@ ladder | ladders)
   mode=$1
   shift
   receive_b
-  ladder=(python3 bench/engine_ladder.py --clips .gpu/b/clips.npz --model "$STAGE/tiny.en"
+  engine_env
+  ladder=(python3 bench/engine_ladder.py --clips "$STAGE/clips.npz" --model "$STAGE/tiny.en"
     --device cuda --compute-type float16)
   if [ "$mode" = ladder ]; then
     "${ladder[@]}" "$@"
@@ -83,11 +113,13 @@ ladder | ladders)
 profile)
   shift
   receive_b
-  python3 bench/pass_profile.py --clips .gpu/b/clips.npz --model "$STAGE/tiny.en" \
+  engine_env
+  python3 bench/pass_profile.py --clips "$STAGE/clips.npz" --model "$STAGE/tiny.en" \
     --device cuda --compute-type float16 "$@"
   ;;
 *)
-  echo "usage: $0 receive-a | ladder ARGS... | ladders K PREFIX ARGS... | profile ARGS..." >&2
+  echo "usage: $0 receive-a | receive-b | node-ladder ARGS... | ladder ARGS... |" \
+    "ladders K PREFIX ARGS... | profile ARGS..." >&2
   exit 2
   ;;
 esac
