@@ -17,14 +17,17 @@ from pydantic_settings import (
 #: Read when STENOGRAPH_CONFIG is unset and the file exists.
 DEFAULT_CONFIG_FILE = Path("stenograph.toml")
 #: What a node on a GPU runs with unless told otherwise: the settings measured on an H200 and
-#: an H100 (70 tiny.en streams at p95 word lag 1.65 s; bench/gpu/README.md). float16 is the
-#: card's fast path; 4 workers overlap the host side of passes (2 and 8 did worse); a pass's
-#: time there is its beam search, and greedy partials gave a lower p95 than beam 3.
+#: an H100 (bench/gpu/README.md). float16 is the card's fast path; 4 workers overlap the host
+#: side of passes (2 and 8 did worse); greedy partials gave a lower p95 than beam 3, in the
+#: engine and in the whole node. On a card, measured-headroom admission does not see the limit
+#: (the workers look idle while passes slow), so `max_streams` is the guard: the whole node on
+#: an H100 kept 28 tiny.en streams at p95 word lag 1.27 s and 56 at 4.4 s (fdff168).
 GPU_DEFAULTS: dict[str, Any] = {
     "compute_type": "float16",
     "asr_workers": 4,
     "asr_max_batch": 32,
     "partial_beam_size": 1,
+    "max_streams": 32,
 }
 
 

@@ -87,10 +87,12 @@ def test_a_gpu_node_gets_the_gpu_defaults_where_nothing_else_is_set(
     settings = load_settings(asr_max_batch=16)
 
     assert settings.compute_type == "float16" and settings.partial_beam_size == 1
+    assert settings.max_streams == 32  # a card's admission does not see its limit
     assert settings.asr_workers == 3  # from the environment
     assert settings.asr_max_batch == 16  # from a flag
     on_cpu = load_settings(device="cpu")
     assert (on_cpu.compute_type, on_cpu.asr_max_batch, on_cpu.partial_beam_size) == ("int8", 8, 3)
+    assert on_cpu.max_streams == 64
 
 
 def test_up_refuses_invalid_settings_with_a_clear_message(tmp_path: Path) -> None:
