@@ -64,6 +64,11 @@ class LocalAgreement:
     def tentative(self) -> list[Word]:
         return list(self._previous)
 
+    @property
+    def shown(self) -> list[Word]:
+        """The open segment's words as its partials show them."""
+        return self.committed + self._previous
+
     def final_words(self, hypothesis: Sequence[Word], segment_start_s: float) -> list[Word]:
         """The final text of the segment from a pass over all of its audio.
 

@@ -64,6 +64,10 @@ MAX_CHUNK_S = 0.1
 MIN_PARTIAL_AUDIO_S = 0.5
 #: A segment in which no word has been agreed is finalised this long past `max_segment_s`.
 UNAGREED_EXTRA_S = 2.0
+#: A pass that fails (a CUDA error, a decoding bug on odd audio) costs its stream a partial
+#: or the final pass's corrections, not the stream; this many failing in a row, none between
+#: them succeeding, end it (INTERNAL): the recognizer is broken, not the audio.
+MAX_FAILED_PASSES_IN_A_ROW = 3
 #: A pause in a segment no longer than this share of `max_segment_s` gets the segment's final
 #: pass at once (`EarlyFinal`). Longer ones rarely end there: on overlapping speakers they
 #: paused every few seconds, and each early pass over 10 s of audio and its context was wasted.
@@ -120,6 +124,7 @@ class TranscriptionSession:
         self._utterance_last_end_s: float | None = None
         self._since_pass_s = 0.0
         self._last_pass_end_s = 0.0  # end of the audio the last pass heard
+        self._failed_passes = 0  # in a row
         self._received_samples = 0
         self._processed_samples = 0
 
@@ -263,9 +268,10 @@ class TranscriptionSession:
 
     async def _recognize(
         self, *, final: bool = False, isolated: bool = False, until_s: float | None = None
-    ) -> list[Word]:
+    ) -> list[Word] | None:
         """One pass; `isolated`: the segment's audio alone, without context audio or prompt;
-        `until_s`: the segment's audio up to there only (a long segment's finalised part)."""
+        `until_s`: the segment's audio up to there only (a long segment's finalised part).
+        None: the pass failed, and the stream goes on without it."""
         voiced_end_s = self._endpointer.last_voiced_s + VOICED_MARGIN_S
         if until_s is not None:
             voiced_end_s = min(voiced_end_s, until_s)
@@ -286,13 +292,25 @@ class TranscriptionSession:
         self._since_pass_s = 0.0
         self._last_pass_end_s = self._window.end_s
         said = self._history + self._agreement.committed
-        result = await self._recognizer.recognize(
-            audio,
-            offset_s=start_s,
-            language=self.options.language,
-            prompt="" if isolated else prompt_before(said, start_s),
-            final=final,
-        )
+        try:
+            result = await self._recognizer.recognize(
+                audio,
+                offset_s=start_s,
+                language=self.options.language,
+                prompt="" if isolated else prompt_before(said, start_s),
+                final=final,
+            )
+        except Exception:
+            self._failed_passes += 1
+            if self._failed_passes >= MAX_FAILED_PASSES_IN_A_ROW:
+                raise
+            log.warning(
+                "a recognition pass failed; the stream goes on without it",
+                exc_info=True,
+                extra={"stream_id": self.options.stream_id, "final": final},
+            )
+            return None
+        self._failed_passes = 0
         voiced = [w for w in result.words if w.start_s < voiced_end_s - VOICED_MARGIN_S / 2]
         return drop_unlikely_tail(voiced)
 
@@ -302,12 +320,15 @@ class TranscriptionSession:
             # The pause may end the utterance: run its final pass now rather than after the
             # endpointing silence. Its words also refresh the partial (better ones than a
             # partial pass's), and if speech resumes they were a partial pass that cost more.
-            words = await self._final_hypothesis()
+            if (words := await self._final_hypothesis()) is None:
+                return
             self._early = EarlyFinal(self._segment_start_s, self._endpointer.last_voiced_s, words)
             self._agreement.insert(words)
             await self._send_partial()
             return
-        self._agreement.insert(await self._recognize())
+        if (heard := await self._recognize()) is None:
+            return  # the next pass is due an interval later; the final pass covers this one
+        self._agreement.insert(heard)
         # Shown before a cut's final pass, not after it: under load that pass takes a second
         # or two, and the words this pass heard last would wait for it.
         await self._send_partial()
@@ -353,7 +374,8 @@ class TranscriptionSession:
         "I'm originally from Chicago"); a segment ended by a pause gets a final pass, and so
         does this part of a long one. A derailed pass keeps the committed words instead.
         """
-        heard = await self._recognize(final=True, until_s=boundary_s)
+        if (heard := await self._recognize(final=True, until_s=boundary_s)) is None:
+            return committed
         words = [
             w
             for w in self._agreement.final_words(heard, self._segment_start_s)
@@ -383,7 +405,9 @@ class TranscriptionSession:
         if self._early is not None and self._early_final_current(speech_end_s):
             words = self._early.words  # nobody spoke since it heard the segment
         elif self._captions.showing or self._since_pass_s > 0 or in_speech:
-            words = await self._final_hypothesis(until_s=speech_end_s + VOICED_MARGIN_S)
+            heard = await self._final_hypothesis(until_s=speech_end_s + VOICED_MARGIN_S)
+            # Without its final pass, the segment ends with what its partials showed.
+            words = heard if heard is not None else self._agreement.shown
         self._early = None
         await self._send_final(words, speech_final=speech_final)
         if speech_final and self._utterance_last_end_s is not None:
@@ -395,16 +419,20 @@ class TranscriptionSession:
         self._agreement.reset(self._segment_start_s)
         self._since_pass_s = 0.0
 
-    async def _final_hypothesis(self, until_s: float | None = None) -> list[Word]:
-        """The open segment's words from a final pass over all of its audio (up to `until_s`)."""
-        shown = len(self._agreement.committed) + len(self._agreement.tentative)
-        hypothesis = await self._recognize(final=True, until_s=until_s)
+    async def _final_hypothesis(self, until_s: float | None = None) -> list[Word] | None:
+        """The open segment's words from a final pass over all of its audio (up to `until_s`);
+        None if the pass failed."""
+        shown = len(self._agreement.shown)
+        if (hypothesis := await self._recognize(final=True, until_s=until_s)) is None:
+            return None
         words = self._agreement.final_words(hypothesis, self._segment_start_s)
         if len(words) * 2 < shown:
             # The context and prompt can derail the final pass (tiny.en heard "the rush." in
             # 5 s of speech the partials had right): decode the segment on its own.
             alone = await self._recognize(final=True, isolated=True, until_s=until_s)
-            words = max(words, self._agreement.final_words(alone, self._segment_start_s), key=len)
+            if alone is not None:
+                alone_words = self._agreement.final_words(alone, self._segment_start_s)
+                words = max(words, alone_words, key=len)
         return words
 
     async def _send_final(self, words: list[Word], *, speech_final: bool) -> None:

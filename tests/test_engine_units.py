@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -43,11 +44,11 @@ from streaming.guards import (
 )
 from streaming.load import Priority
 from streaming.options import SessionOptions
-from streaming.recognizer import load_whisper, pad_with_silence, strip_padding
+from streaming.recognizer import Recognition, load_whisper, pad_with_silence, strip_padding
 from streaming.recording_session import Utterance, share_out, split_at_sentences
 from streaming.scheduler import InferenceScheduler
 from streaming.segment_cut import pause_cut
-from streaming.session import TranscriptionSession
+from streaming.session import MAX_FAILED_PASSES_IN_A_ROW, TranscriptionSession
 from streaming.vad import (
     WINDOW,
     Boundary,
@@ -913,6 +914,84 @@ class TestSession:
         assert isinstance(summary, StreamSummary)
         assert summary.audio_processed_s == 40.0
         assert updates(events) == []
+
+
+class FailingPasses:
+    """Makes the passes it is told to fail raise as CTranslate2 does on a CUDA error: the next
+    `finals` final passes, and all or every other partial pass. Every other pass runs on the
+    real model. `failed` counts the passes it failed."""
+
+    def __init__(self, scheduler: InferenceScheduler, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.finals = 0
+        self.partials: Literal["none", "all", "every other"] = "none"
+        self.failed = 0
+        partial_passes = 0
+        real = scheduler.recognize
+
+        async def recognize(audio: np.ndarray, **kwargs: Any) -> Recognition:
+            nonlocal partial_passes
+            if kwargs.get("final"):
+                fail = self.finals > 0
+                self.finals -= fail
+            else:
+                partial_passes += 1
+                fail = self.partials == "all" or (
+                    self.partials == "every other" and partial_passes % 2 == 0
+                )
+            if fail:
+                self.failed += 1
+                raise RuntimeError("CUDA failed with error out of memory")
+            return await real(audio, **kwargs)
+
+        monkeypatch.setattr(scheduler, "recognize", recognize)
+
+
+class TestFailedPasses:
+    """A pass that fails costs its stream a partial or a final's corrections, not the stream."""
+
+    async def test_a_failed_partial_pass_is_skipped_and_the_stream_goes_on(
+        self,
+        scheduler: InferenceScheduler,
+        vad: SileroVoiceDetector,
+        jfk: tuple[np.ndarray, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        failing = FailingPasses(scheduler, monkeypatch)
+        failing.partials = "every other"
+        events = await run_session(scheduler, vad, chunks(jfk[0], 0.1), stream_id="jfk", paced=True)
+        assert failing.failed >= MAX_FAILED_PASSES_IN_A_ROW, "more than in a row would end it"
+        assert any(not u.is_final for u in updates(events)), "the other partials are shown"
+        assert wer(jfk[1], " ".join(f.text for f in finals(events))) < 0.25
+        assert isinstance(events[-1], StreamSummary)
+
+    async def test_a_segment_whose_final_pass_fails_ends_with_what_its_partials_showed(
+        self,
+        scheduler: InferenceScheduler,
+        vad: SileroVoiceDetector,
+        jfk: tuple[np.ndarray, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        failing = FailingPasses(scheduler, monkeypatch)
+        failing.finals = 2  # the first segment's: in its pause, and at its end
+        events = await run_session(scheduler, vad, chunks(jfk[0], 0.1), stream_id="jfk", paced=True)
+        *partials, final = [u for u in updates(events) if u.segment_id == "jfk-1"]
+        assert failing.failed >= 1 and final.is_final
+        assert final.text == partials[-1].text != ""
+        assert len(finals(events)) >= 2, "the stream went on after it"
+
+    async def test_passes_failing_three_times_in_a_row_end_the_stream(
+        self,
+        scheduler: InferenceScheduler,
+        vad: SileroVoiceDetector,
+        jfk: tuple[np.ndarray, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        failing = FailingPasses(scheduler, monkeypatch)
+        failing.partials, failing.finals = "all", 99
+        with pytest.raises(ExceptionGroup) as raised:
+            await run_session(scheduler, vad, chunks(jfk[0], 0.1), stream_id="jfk")
+        assert raised.group_contains(RuntimeError, match="CUDA failed")
+        assert failing.failed == MAX_FAILED_PASSES_IN_A_ROW
 
 
 @pytest.fixture(scope="module")
