@@ -85,15 +85,26 @@ async def ladder(
     return levels
 
 
+LOOP_LAG = "stenograph_event_loop_lag_seconds"
+LOOP_LATE_S = "0.1"  # a histogram bucket's bound
+
+
 def scheduler_counters(node: RunningNode) -> dict[str, float]:
-    """The node's inference histograms' _sum and _count, by priority (cumulative)."""
+    """The node's inference histograms' _sum and _count, by priority, and its event loop
+    lag's (cumulative)."""
     with urllib.request.urlopen(f"{node.http_url}/metrics", timeout=5) as response:
         text = response.read().decode()
     counters: dict[str, float] = {}
+    loop_lines = (
+        f"{LOOP_LAG}_sum ",
+        f"{LOOP_LAG}_count ",
+        f'{LOOP_LAG}_bucket{{le="{LOOP_LATE_S}"}}',
+    )
     for line in text.splitlines():
-        if line.startswith("stenograph_inference_") and any(
-            part in line for part in ("_sum{", "_count{", "_total{")
-        ):
+        if (
+            line.startswith("stenograph_inference_")
+            and any(part in line for part in ("_sum{", "_count{", "_total{"))
+        ) or line.startswith(loop_lines):
             name, value = line.rsplit(" ", 1)
             counters[name.removeprefix("stenograph_inference_")] = float(value)
     return counters
@@ -120,6 +131,16 @@ def scheduler_delta(before: dict[str, float], after: dict[str, float]) -> dict[s
                 "busy_s": round(d("batch_seconds_sum"), 1),
                 "padded_redos": int(d("padded_redos_total")),
             }
+    probes = after.get(f"{LOOP_LAG}_count", 0.0) - before.get(f"{LOOP_LAG}_count", 0.0)
+    if probes:
+        on_time = f'{LOOP_LAG}_bucket{{le="{LOOP_LATE_S}"}}'
+        late = probes - (after.get(on_time, 0.0) - before.get(on_time, 0.0))
+        lag_s = after.get(f"{LOOP_LAG}_sum", 0.0) - before.get(f"{LOOP_LAG}_sum", 0.0)
+        out["event_loop"] = {
+            "probes": int(probes),
+            "mean_lag_s": round(lag_s / probes, 4),
+            f"late_over_{LOOP_LATE_S}s": int(late),
+        }
     return out
 
 

@@ -55,9 +55,16 @@ BATCH_SECONDS = Histogram(
 )
 PASS_FAILURES = Counter(
     "stenograph_inference_pass_failures_total",
-    "Whisper passes that failed (each ends its stream with INTERNAL); a batch that fails is "
-    "rerun pass by pass, so its other passes are not counted",
+    "Whisper passes that failed (the stream goes on without the pass; three in a row end it "
+    "with INTERNAL); a batch that fails is rerun pass by pass, so its other passes are not "
+    "counted",
     ["priority"],
+)
+EVENT_LOOP_LAG = Histogram(
+    "stenograph_event_loop_lag_seconds",
+    "How late the node's event loop woke a 0.25 s timer: every stream's I/O, partials and "
+    "Kafka publishing wait as long",
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 PADDED_REDOS = Counter(
     "stenograph_inference_padded_redos_total",

@@ -15,6 +15,7 @@ import uvicorn
 from server.broker import EmbeddedBroker
 from server.grpc_app import GRPC_MAX_MESSAGE_BYTES, start_grpc_server
 from server.http_app import build_http_app
+from server.loop_lag import measuring_loop_lag
 from server.node import Node
 from server.settings import Settings
 from server.telemetry import configure_tracing
@@ -77,6 +78,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     configure_tracing(settings.tracing_exporter)
     async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(measuring_loop_lag())
         bootstrap = settings.kafka_bootstrap_servers
         embedded = not bootstrap
         if embedded:
