@@ -87,6 +87,7 @@ async def ladder(
 
 LOOP_LAG = "stenograph_event_loop_lag_seconds"
 LOOP_LATE_S = "0.1"  # a histogram bucket's bound
+LOOP_ON_TIME = f'{LOOP_LAG}_bucket{{le="{LOOP_LATE_S}"}}'  # probes at most that late
 
 
 def scheduler_counters(node: RunningNode) -> dict[str, float]:
@@ -95,11 +96,7 @@ def scheduler_counters(node: RunningNode) -> dict[str, float]:
     with urllib.request.urlopen(f"{node.http_url}/metrics", timeout=5) as response:
         text = response.read().decode()
     counters: dict[str, float] = {}
-    loop_lines = (
-        f"{LOOP_LAG}_sum ",
-        f"{LOOP_LAG}_count ",
-        f'{LOOP_LAG}_bucket{{le="{LOOP_LATE_S}"}}',
-    )
+    loop_lines = (f"{LOOP_LAG}_sum ", f"{LOOP_LAG}_count ", LOOP_ON_TIME)
     for line in text.splitlines():
         if (
             line.startswith("stenograph_inference_")
@@ -133,8 +130,7 @@ def scheduler_delta(before: dict[str, float], after: dict[str, float]) -> dict[s
             }
     probes = after.get(f"{LOOP_LAG}_count", 0.0) - before.get(f"{LOOP_LAG}_count", 0.0)
     if probes:
-        on_time = f'{LOOP_LAG}_bucket{{le="{LOOP_LATE_S}"}}'
-        late = probes - (after.get(on_time, 0.0) - before.get(on_time, 0.0))
+        late = probes - (after.get(LOOP_ON_TIME, 0.0) - before.get(LOOP_ON_TIME, 0.0))
         lag_s = after.get(f"{LOOP_LAG}_sum", 0.0) - before.get(f"{LOOP_LAG}_sum", 0.0)
         out["event_loop"] = {
             "probes": int(probes),

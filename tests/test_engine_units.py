@@ -946,6 +946,11 @@ class FailingPasses:
         monkeypatch.setattr(scheduler, "recognize", recognize)
 
 
+@pytest.fixture
+def failing(scheduler: InferenceScheduler, monkeypatch: pytest.MonkeyPatch) -> FailingPasses:
+    return FailingPasses(scheduler, monkeypatch)
+
+
 class TestFailedPasses:
     """A pass that fails costs its stream a partial or a final's corrections, not the stream."""
 
@@ -954,9 +959,8 @@ class TestFailedPasses:
         scheduler: InferenceScheduler,
         vad: SileroVoiceDetector,
         jfk: tuple[np.ndarray, str],
-        monkeypatch: pytest.MonkeyPatch,
+        failing: FailingPasses,
     ) -> None:
-        failing = FailingPasses(scheduler, monkeypatch)
         failing.partials = "every other"
         thrice = np.concatenate([jfk[0]] * 3)  # enough partial passes on a busy machine too
         events = await run_session(scheduler, vad, chunks(thrice, 0.1), stream_id="jfk", paced=True)
@@ -971,9 +975,8 @@ class TestFailedPasses:
         scheduler: InferenceScheduler,
         vad: SileroVoiceDetector,
         jfk: tuple[np.ndarray, str],
-        monkeypatch: pytest.MonkeyPatch,
+        failing: FailingPasses,
     ) -> None:
-        failing = FailingPasses(scheduler, monkeypatch)
         failing.finals = 2  # the first segment's: in its pause, and at its end
         events = await run_session(scheduler, vad, chunks(jfk[0], 0.1), stream_id="jfk", paced=True)
         *partials, final = [u for u in updates(events) if u.segment_id == "jfk-1"]
@@ -986,9 +989,8 @@ class TestFailedPasses:
         scheduler: InferenceScheduler,
         vad: SileroVoiceDetector,
         jfk: tuple[np.ndarray, str],
-        monkeypatch: pytest.MonkeyPatch,
+        failing: FailingPasses,
     ) -> None:
-        failing = FailingPasses(scheduler, monkeypatch)
         failing.partials, failing.finals = "all", 99
         with pytest.raises(ExceptionGroup) as raised:
             await run_session(scheduler, vad, chunks(jfk[0], 0.1), stream_id="jfk")
