@@ -18,16 +18,18 @@ from pydantic_settings import (
 DEFAULT_CONFIG_FILE = Path("stenograph.toml")
 #: What a node on a GPU runs with unless told otherwise: the settings measured on an H200 and
 #: an H100 (bench/gpu/README.md). float16 is the card's fast path; 4 workers overlap the host
-#: side of passes (2 and 8 did worse); greedy partials gave a lower p95 than beam 3, in the
-#: engine and in the whole node. On a card, measured-headroom admission does not see the limit
-#: (the workers look idle while passes slow), so `max_streams` is the guard: the whole node on
-#: an H100 kept 28 tiny.en streams at p95 word lag 1.27 s and 56 at 4.4 s (fdff168).
+#: side of passes (2 and 8 did worse). Partials decode with a beam of 2: in the whole node on
+#: an H100 it kept 42, 56 and 70 streams at p95 word lag 1.51, 1.43 and 1.64 s, where greedy
+#: partials gave 1.76, 1.51-4.41 and 2.17-2.44 s and a beam of 3 2.76 s at 56 (its passes
+#: cost twice as much). On a card, measured-headroom admission does not see the limit (the
+#: workers look idle while passes slow), so `max_streams` is the guard: 56, below the 70
+#: measured under the bar and the 84 (3.08 s) measured over it.
 GPU_DEFAULTS: dict[str, Any] = {
     "compute_type": "float16",
     "asr_workers": 4,
     "asr_max_batch": 32,
-    "partial_beam_size": 1,
-    "max_streams": 32,
+    "partial_beam_size": 2,
+    "max_streams": 56,
 }
 
 

@@ -86,8 +86,8 @@ def test_a_gpu_node_gets_the_gpu_defaults_where_nothing_else_is_set(
 
     settings = load_settings(asr_max_batch=16)
 
-    assert settings.compute_type == "float16" and settings.partial_beam_size == 1
-    assert settings.max_streams == 32  # a card's admission does not see its limit
+    assert settings.compute_type == "float16" and settings.partial_beam_size == 2
+    assert settings.max_streams == 56  # a card's admission does not see its limit
     assert settings.asr_workers == 3  # from the environment
     assert settings.asr_max_batch == 16  # from a flag
     on_cpu = load_settings(device="cpu")
