@@ -25,9 +25,10 @@ from streaming.events import SpeechStarted, UtteranceEnd, Word
 from streaming.guards import drop_unlikely_tail
 from streaming.options import SessionOptions
 from streaming.recognizer import Recognition
+from streaming.refresh import Refresh
 from streaming.scheduler import InferenceScheduler
 from streaming.segment_cut import SENTENCE_END
-from streaming.session import VOICED_MARGIN_S, Refresh, TranscriptionSession
+from streaming.session import VOICED_MARGIN_S, TranscriptionSession
 from streaming.vad import PRE_ROLL_S, SileroVoiceDetector
 
 #: Audio in one decoded window, gaps included. Whisper's limit is 30 s; the audio window of

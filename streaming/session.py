@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from enum import Enum
 
 from streaming.agreement import LocalAgreement
@@ -31,6 +30,7 @@ from streaming.events import (
 from streaming.guards import drop_unlikely_tail
 from streaming.options import WINDOW_CAPACITY_S, SessionOptions
 from streaming.pass_context import CONTEXT_S, PROMPT_WORDS, pass_start_s, prompt_before
+from streaming.refresh import EarlyFinal, OpenSegment, Refresh, refresh_due
 from streaming.scheduler import InferenceScheduler
 from streaming.segment_cut import (
     MIN_CUT_SHARE,
@@ -60,44 +60,17 @@ VOICED_MARGIN_S = 0.4
 #: utterance end and the next onset would leak the next words into the previous final, and
 #: one longer than the window could not be appended at all.
 MAX_CHUNK_S = 0.1
-#: Whisper guesses wildly on a fraction of a word; the first partial waits for this much audio.
-MIN_PARTIAL_AUDIO_S = 0.5
 #: A segment in which no word has been agreed is finalised this long past `max_segment_s`.
 UNAGREED_EXTRA_S = 2.0
 #: A pass that fails (a CUDA error, a decoding bug on odd audio) costs its stream a partial
 #: or the final pass's corrections, not the stream; this many failing in a row, none between
 #: them succeeding, end it (INTERNAL): the recognizer is broken, not the audio.
 MAX_FAILED_PASSES_IN_A_ROW = 3
-#: A pause in a segment no longer than this share of `max_segment_s` gets the segment's final
-#: pass at once (`EarlyFinal`). Longer ones rarely end there: on overlapping speakers they
-#: paused every few seconds, and each early pass over 10 s of audio and its context was wasted.
-EARLY_FINAL_MAX_SHARE = 0.5
 
 
 class Command(Enum):
     FINALIZE = "finalize"
     CLOSE = "close"
-
-
-class Refresh(Enum):
-    """The pass that refreshes an open segment's partial."""
-
-    PARTIAL = "partial"
-    #: In a pause that may end a short segment: its final pass (`EarlyFinal`).
-    EARLY_FINAL = "early_final"
-
-
-@dataclass(frozen=True, slots=True)
-class EarlyFinal:
-    """A final pass run in a pause that may end the utterance, before the endpointer says so.
-
-    If the utterance does end there, with no voiced audio since, its words are the final at
-    once: the final arrives a pass earlier, and its corrections of the partials with it.
-    """
-
-    segment_start_s: float
-    last_voiced_s: float
-    words: list[Word]
 
 
 class TranscriptionSession:
@@ -189,48 +162,28 @@ class TranscriptionSession:
                 await self._refresh(due)
 
     def _pass_due(self) -> Refresh | None:
-        """Which pass refreshes the open segment now, if any."""
-        if not (
-            self._endpointer.in_speech
-            and self._window.end_s - self._segment_start_s >= MIN_PARTIAL_AUDIO_S
-        ):
-            return None
-        # In a pause that may end the utterance, one pass shows the last words at once,
-        # however busy the node: otherwise they wait for the final, after the endpointing
-        # silence. In a segment of up to a few seconds that pass is the final pass itself
-        # (`EarlyFinal`); in a longer one a partial pass, once, since the final pass is
-        # likely next and another partial pass in flight would delay it.
-        if self._in_pause():
-            if self._early_final_wanted():
-                return None if self._early_final_current() else Refresh.EARLY_FINAL
-            silence_s = self._endpointer.trailing_silence_s
-            shown_up_to_pause = self._last_pass_end_s >= self._window.end_s - silence_s
-            return None if shown_up_to_pause else Refresh.PARTIAL
-        return Refresh.PARTIAL if self._since_pass_s >= self._partial_interval_s() else None
-
-    def _early_final_wanted(self) -> bool:
-        segment_s = self._window.end_s - self._segment_start_s
-        return segment_s <= self.options.max_segment_s * EARLY_FINAL_MAX_SHARE
-
-    def _early_final_current(self, voiced_until_s: float | None = None) -> bool:
-        """An early final pass heard all of the open segment's speech: nobody spoke after
-        it, up to `voiced_until_s` (default: the last voiced audio so far)."""
-        early = self._early
-        until_s = self._speech_end_s(voiced_until_s)
-        return (
-            early is not None
-            and early.segment_start_s == self._segment_start_s
-            and early.last_voiced_s >= until_s
+        """Which pass refreshes the open segment now, if any (`streaming/refresh.py`)."""
+        segment = OpenSegment(
+            start_s=self._segment_start_s,
+            end_s=self._window.end_s,
+            in_speech=self._endpointer.in_speech,
+            trailing_silence_s=self._endpointer.trailing_silence_s,
+            last_voiced_s=self._endpointer.last_voiced_s,
+            last_pass_end_s=self._last_pass_end_s,
+            since_pass_s=self._since_pass_s,
+        )
+        return refresh_due(
+            segment,
+            self._early,
+            silence_ms=self.options.silence_ms,
+            max_segment_s=self.options.max_segment_s,
+            partial_interval_s=self._partial_interval_s(),
         )
 
     def _speech_end_s(self, voiced_until_s: float | None) -> float:
         """Where the open segment's speech ended: `voiced_until_s` where an utterance end
         found it, else the last voiced audio so far."""
         return self._endpointer.last_voiced_s if voiced_until_s is None else voiced_until_s
-
-    def _in_pause(self) -> bool:
-        """Silent for half the endpointing silence: the utterance may be ending."""
-        return self._endpointer.trailing_silence_s * 1000 >= self.options.silence_ms / 2
 
     def _partial_interval_s(self) -> float:
         return self._recognizer.partial_interval_s(self.options.partial_interval_s)
@@ -402,7 +355,7 @@ class TranscriptionSession:
         # so has an utterance that just ended (even right after a pass, with nothing shown).
         in_speech = self._endpointer.in_speech or speech_final
         speech_end_s = self._speech_end_s(voiced_until_s)
-        if self._early is not None and self._early_final_current(speech_end_s):
+        if self._early is not None and self._early.covers(self._segment_start_s, speech_end_s):
             words = self._early.words  # nobody spoke since it heard the segment
         elif self._captions.showing or self._since_pass_s > 0 or in_speech:
             heard = await self._final_hypothesis(until_s=speech_end_s + VOICED_MARGIN_S)
