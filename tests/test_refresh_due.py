@@ -1,6 +1,6 @@
 """Which pass refreshes an open segment: partials on a cadence, and in a pause that may end
 the utterance one pass that shows its last words at once (streaming/refresh.py). The sessions'
-behaviour with real speech is specified in tests/test_engine_units.py::TestEarlyFinal."""
+behaviour with real speech is specified in tests/test_engine_on_speech.py::TestEarlyFinal."""
 
 from __future__ import annotations
 
