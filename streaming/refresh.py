@@ -10,6 +10,7 @@ likely next and another partial pass in flight would delay it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -74,10 +75,11 @@ def refresh_due(
     *,
     silence_ms: int,
     max_segment_s: float,
-    partial_interval_s: float,
+    partial_interval_s: Callable[[], float],
 ) -> Refresh | None:
     """The pass that refreshes `segment` now; `early` is the final pass run in an earlier
-    pause, if any."""
+    pause, if any. `partial_interval_s` reads the node's load, so it is asked only when a
+    partial pass may be due (this runs for every chunk of every stream)."""
     if not (segment.in_speech and segment.length_s >= MIN_PARTIAL_AUDIO_S):
         return None
     # Silent for half the endpointing silence: the utterance may be ending.
@@ -87,4 +89,4 @@ def refresh_due(
             return None if current else Refresh.EARLY_FINAL
         shown_up_to_pause = segment.last_pass_end_s >= segment.end_s - segment.trailing_silence_s
         return None if shown_up_to_pause else Refresh.PARTIAL
-    return Refresh.PARTIAL if segment.since_pass_s >= partial_interval_s else None
+    return Refresh.PARTIAL if segment.since_pass_s >= partial_interval_s() else None

@@ -177,7 +177,7 @@ class TranscriptionSession:
             self._early,
             silence_ms=self.options.silence_ms,
             max_segment_s=self.options.max_segment_s,
-            partial_interval_s=self._partial_interval_s(),
+            partial_interval_s=self._partial_interval_s,
         )
 
     def _speech_end_s(self, voiced_until_s: float | None) -> float:

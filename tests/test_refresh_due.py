@@ -21,7 +21,9 @@ SPEAKING = OpenSegment(
 
 
 def due(segment: OpenSegment, early: EarlyFinal | None = None) -> Refresh | None:
-    return refresh_due(segment, early, silence_ms=600, max_segment_s=12.0, partial_interval_s=0.5)
+    return refresh_due(
+        segment, early, silence_ms=600, max_segment_s=12.0, partial_interval_s=lambda: 0.5
+    )
 
 
 def test_a_partial_pass_runs_every_interval_of_new_speech() -> None:
