@@ -37,6 +37,7 @@ from meeting_clip import meeting_clip
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
 from overload_run import run_overload, run_upload
+from prometheus_client.parser import text_string_to_metric_families
 from report import dash, git_info, gpu_query, machine_info, wer_vs_offline
 from speech_set import DEFAULT_FILES, Clip, load_clips, load_saved_clips
 from stream_client import run_level, warm_up
@@ -86,56 +87,56 @@ async def ladder(
 
 
 LOOP_LAG = "stenograph_event_loop_lag_seconds"
-LOOP_LATE_S = "0.1"  # a histogram bucket's bound
-LOOP_ON_TIME = f'{LOOP_LAG}_bucket{{le="{LOOP_LATE_S}"}}'  # probes at most that late
+LOOP_LATE_S = 0.1  # a histogram bucket's bound
+INFERENCE = "stenograph_inference_"
+#: Cumulative samples by (metric name without `INFERENCE`, priority); the loop's under "".
+Counters = dict[tuple[str, str], float]
 
 
-def scheduler_counters(node: RunningNode) -> dict[str, float]:
-    """The node's inference histograms' _sum and _count, by priority, and its event loop
-    lag's (cumulative)."""
+def scheduler_counters(node: RunningNode) -> Counters:
+    """The node's inference histograms' _sum and _count and its counters, by priority, and
+    its event loop lag's _sum, _count and probes at most `LOOP_LATE_S` late (cumulative)."""
     with urllib.request.urlopen(f"{node.http_url}/metrics", timeout=5) as response:
         text = response.read().decode()
-    counters: dict[str, float] = {}
-    loop_lines = (f"{LOOP_LAG}_sum ", f"{LOOP_LAG}_count ", LOOP_ON_TIME)
-    for line in text.splitlines():
-        if (
-            line.startswith("stenograph_inference_")
-            and any(part in line for part in ("_sum{", "_count{", "_total{"))
-        ) or line.startswith(loop_lines):
-            name, value = line.rsplit(" ", 1)
-            counters[name.removeprefix("stenograph_inference_")] = float(value)
+    counters: Counters = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            name, labels = sample.name, sample.labels
+            if name.startswith(INFERENCE) and name.endswith(("_sum", "_count", "_total")):
+                counters[name.removeprefix(INFERENCE), labels.get("priority", "")] = sample.value
+            elif name in (f"{LOOP_LAG}_sum", f"{LOOP_LAG}_count"):
+                counters[name, ""] = sample.value
+            elif name == f"{LOOP_LAG}_bucket" and float(labels["le"]) == LOOP_LATE_S:
+                counters["loop_on_time", ""] = sample.value
     return counters
 
 
-def scheduler_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+def scheduler_delta(before: Counters, after: Counters) -> dict[str, Any]:
     """Per priority during one level: batches, mean batch size, mean wait, mean batch time."""
     out: dict[str, Any] = {}
+
+    def d(name: str, priority: str = "") -> float:
+        return after.get((name, priority), 0.0) - before.get((name, priority), 0.0)
+
     for priority in ("live_final", "live_partial", "bulk_final", "bulk_partial"):
-
-        def d(key: str, p: str = priority) -> float:
-            name = f'{key}{{priority="{p}"}}'
-            return after.get(name, 0.0) - before.get(name, 0.0)
-
-        batches = d("batch_size_count")
+        batches = d("batch_size_count", priority)
         if batches:
             out[priority] = {
                 "batches": int(batches),
-                "mean_batch": round(d("batch_size_sum") / batches, 2),
+                "mean_batch": round(d("batch_size_sum", priority) / batches, 2),
                 "mean_wait_s": round(
-                    d("queue_wait_seconds_sum") / d("queue_wait_seconds_count"), 3
+                    d("queue_wait_seconds_sum", priority) / d("queue_wait_seconds_count", priority),
+                    3,
                 ),
-                "mean_batch_s": round(d("batch_seconds_sum") / batches, 3),
-                "busy_s": round(d("batch_seconds_sum"), 1),
-                "padded_redos": int(d("padded_redos_total")),
+                "mean_batch_s": round(d("batch_seconds_sum", priority) / batches, 3),
+                "busy_s": round(d("batch_seconds_sum", priority), 1),
+                "padded_redos": int(d("padded_redos_total", priority)),
             }
-    probes = after.get(f"{LOOP_LAG}_count", 0.0) - before.get(f"{LOOP_LAG}_count", 0.0)
-    if probes:
-        late = probes - (after.get(LOOP_ON_TIME, 0.0) - before.get(LOOP_ON_TIME, 0.0))
-        lag_s = after.get(f"{LOOP_LAG}_sum", 0.0) - before.get(f"{LOOP_LAG}_sum", 0.0)
+    if probes := d(f"{LOOP_LAG}_count"):
         out["event_loop"] = {
             "probes": int(probes),
-            "mean_lag_s": round(lag_s / probes, 4),
-            f"late_over_{LOOP_LATE_S}s": int(late),
+            "mean_lag_s": round(d(f"{LOOP_LAG}_sum") / probes, 4),
+            f"late_over_{LOOP_LATE_S}s": int(probes - d("loop_on_time")),
         }
     return out
 
