@@ -10,8 +10,10 @@ time, one stream per file; the metrics are those of `stream_bench.py` (bench/REA
 system's ladder stops after a level whose p95 word lag exceeds `--stop-lag-s`.
 
 Then, on Stenograph only: an upload (the stand-up sent in batch mode, as fast as the node
-takes it, on an idle node) against offline faster-whisper on the same file, and an overload
-run (twice the headline N connect to a node with admission control on).
+takes it, on an idle node) against offline faster-whisper on the same file; with
+`--upload-beside N`, N live streams alone and then beside back-to-back uploads
+(`upload_beside_live.py`); and an overload run (twice the headline N connect to a node with
+admission control on).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import json
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from concurrency_level import LevelResult, run_level_on
@@ -41,6 +43,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from report import dash, git_info, gpu_query, machine_info, wer_vs_offline
 from speech_set import DEFAULT_FILES, Clip, load_clips, load_saved_clips
 from stream_client import run_level, warm_up
+from upload_beside_live import render_beside, run_beside_live
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -55,6 +58,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--stop-lag-s", type=float, default=8.0)
     p.add_argument("--skip-upload", action="store_true")
     p.add_argument("--skip-overload", action="store_true")
+    p.add_argument(
+        "--upload-beside",
+        type=int,
+        action="append",
+        metavar="N",
+        help="repeatable: N live streams alone, then beside back-to-back uploads (Stenograph)",
+    )
     p.add_argument("--overload-streams", type=int, help="default: twice Stenograph's headline N")
     p.add_argument("--node-setting", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--clips", type=Path, help="clips saved by engine_ladder.py --save-clips")
@@ -141,25 +151,14 @@ def scheduler_delta(before: Counters, after: Counters) -> dict[str, Any]:
     return out
 
 
-async def stenograph_ladder(
-    node: RunningNode,
-    clips: Sequence[Clip],
-    streams: Sequence[int],
-    stop_lag_s: float,
-    per_worker: int | None = None,
-) -> list[LevelResult]:
-    await warm_up(node, "grpc", clips[0])
+def stenograph_level(
+    node: RunningNode, clips: Sequence[Clip], per_worker: int | None = None
+) -> Callable[[int], Awaitable[LevelResult]]:
+    """One level of N real-time streams on `node`, with the scheduler's counters over it."""
 
     async def level(n: int) -> LevelResult:
         before = await asyncio.to_thread(scheduler_counters, node)
-        result = await _level(n)
-        after = await asyncio.to_thread(scheduler_counters, node)
-        result.settings["scheduler"] = json.dumps(scheduler_delta(before, after))
-        print(f"  scheduler: {result.settings['scheduler']}", file=sys.stderr, flush=True)
-        return result
-
-    async def _level(n: int) -> LevelResult:
-        return await run_level(
+        result = await run_level(
             node,
             clips,
             n=n,
@@ -170,7 +169,27 @@ async def stenograph_ladder(
             keep_up_s=KEEP_UP_S,
             per_worker=per_worker,
         )
+        after = await asyncio.to_thread(scheduler_counters, node)
+        result.settings["scheduler"] = json.dumps(scheduler_delta(before, after))
+        print(f"  scheduler: {result.settings['scheduler']}", file=sys.stderr, flush=True)
+        return result
 
+    return level
+
+
+def summarise_stenograph(level: LevelResult, offline: Sequence[OfflineRun]) -> dict[str, Any]:
+    return summarise_level(level, offline) | {"scheduler": json.loads(level.settings["scheduler"])}
+
+
+async def stenograph_ladder(
+    node: RunningNode,
+    clips: Sequence[Clip],
+    streams: Sequence[int],
+    stop_lag_s: float,
+    per_worker: int | None = None,
+) -> list[LevelResult]:
+    await warm_up(node, "grpc", clips[0])
+    level = stenograph_level(node, clips, per_worker)
     return await ladder("stenograph", level, streams, stop_lag_s)
 
 
@@ -267,10 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.skip_upload:
                 print("stenograph: upload ...", file=sys.stderr, flush=True)
                 report["upload"] = asyncio.run(run_upload(node, clips[-1]))
-        report["systems"]["stenograph"] = [
-            summarise_level(lv, offline) | {"scheduler": json.loads(lv.settings["scheduler"])}
-            for lv in levels
-        ]
+            for n in args.upload_beside or []:
+                print(f"stenograph: {n} live, alone and beside uploads ...", file=sys.stderr)
+                level = stenograph_level(node, clips, args.per_worker)
+                beside = run_beside_live(node, level, summarise_stenograph, offline, clips[-1], n)
+                report.setdefault("upload_beside_live", []).append(asyncio.run(beside))
+        report["systems"]["stenograph"] = [summarise_stenograph(lv, offline) for lv in levels]
     if "whisperlive" in args.systems:
         levels = asyncio.run(
             whisperlive_ladder(clips, args.streams, args.stop_lag_s, log_dir / "whisperlive")
@@ -388,6 +409,8 @@ def render(report: dict[str, Any]) -> str:
             f"offline faster-whisper beam 5 {u['offline_s']:.2f} s ({u['offline_speed']:.1f}×, "
             f"WER {100 * u['offline_wer']:.1f} %): ratio {u['ratio']:.2f}.",
         ]
+    if beside := report.get("upload_beside_live"):
+        lines += render_beside(beside, report.get("upload", {}).get("stenograph_speed"))
     if "overload" in report:
         o = report["overload"]
         lines += [

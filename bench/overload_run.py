@@ -31,7 +31,7 @@ KEEP_UP_S = 3.0
 UPLOAD_ROUNDS = 3
 
 
-async def _upload_once(node: RunningNode, clip: Clip) -> tuple[float, str]:
+async def upload_once(node: RunningNode, clip: Clip) -> tuple[float, str]:
     """Seconds from the first audio sent to the summary, and the finals' text."""
     config = streaming_config(
         meeting_id="bench-upload", participant_id="upload", batch=True, interim_results=False
@@ -64,7 +64,7 @@ async def run_upload(node: RunningNode, clip: Clip, threads: int = 2) -> dict[st
         (beam5,) = await asyncio.to_thread(run_offline, [clip], [5], threads, model=model)
         offlines.append(beam5.seconds[clip.name])
         offline_text = beam5.texts[clip.name]
-        seconds, text = await _upload_once(node, clip)
+        seconds, text = await upload_once(node, clip)
         uploads.append(seconds)
     upload_s, offline_s = statistics.median(uploads), statistics.median(offlines)
     return {
