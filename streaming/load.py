@@ -1,10 +1,11 @@
 """How busy a node's inference workers are, and what follows from it.
 
-Three decisions are made from measurements, never from a fixed stream count:
+Four decisions are made from measurements, never from a fixed stream count:
 - how often live streams refresh their partial results (first thing to give under load),
-- whether partial passes decode greedily (next, once they queue for the workers), and
+- whether partial passes decode greedily (next, once they queue for the workers),
 - whether one more live stream can be admitted and still be kept real time (not while
-  partials queue).
+  partials queue), and
+- how much of the workers uploads may take beside live streams (what the live work leaves).
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ STREAM_WORK_PER_CALIBRATION_S = 1.45
 CALIBRATION_FRAMES = 1000
 #: Silent streams cost next to nothing, but may start speaking at any moment.
 MIN_STREAM_COST = 0.03
+#: While bulk work is held back for live streams, a worker looks again this often, as the
+#: measured live load decays.
+BULK_RECHECK_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,23 @@ class LoadMeter:
         """The live partial passes' beam for the current load: `base`, or 1 while they queue."""
         queued = self.mean_wait(Priority.LIVE_PARTIAL, STRETCH_WINDOW_S)
         return 1 if queued >= GREEDY_PARTIALS_FROM_WAIT_S else base
+
+    def bulk_batch_limit(self, bulk_running: int, max_batch: int) -> int:
+        """How many bulk passes (uploads, `--fast` streams) may start now as one batch; 0:
+        none, live streams need the workers.
+
+        A worker cannot be taken back mid-pass, and a bulk pass holds one for about a second
+        on a CPU (windows of up to 20 s, in batches). Taking every free worker, back-to-back
+        uploads beside 8 live streams on 2 cores took the live p95 word lag from 1.59 to
+        2.79 s (bench/README.md, "Uploads beside live streams"). So with live work measured
+        lately, bulk gets what the live work leaves: one pass at a time, and only while the
+        live load (in workers, over `STRETCH_WINDOW_S`), the bulk passes running and this one
+        fit in the workers. Without live work, uploads take every worker.
+        """
+        live = self.busy(STRETCH_WINDOW_S, LIVE) * self.workers
+        if live == 0.0:
+            return max_batch
+        return 1 if bulk_running + 1 + live <= self.workers else 0
 
     def busy_at_slowest_partials(self, base_s: float) -> float:
         """Live busy share had every partial been refreshed at `MAX_PARTIAL_INTERVAL_S`."""

@@ -5,7 +5,8 @@ the most urgent pending pass and the compatible passes waiting with it (their sh
 workers are free too), and run them as one batch. Compatible means the same priority,
 language and decode (final or partial), a prompt of the same token length, and audio in the
 same length bucket, so padding within a batch stays small. Finals go before partials and
-live streams before uploads; a busy node first refreshes partials less often
+live streams before uploads (which get only the workers live streams leave:
+`LoadMeter.bulk_batch_limit`); a busy node first refreshes partials less often
 (`partial_interval_s`), then, while partials still queue for the workers, decodes them
 greedily (`LoadMeter.partial_beam_size`), and admits live streams only while it has measured
 headroom for them (`admission`).
@@ -30,7 +31,9 @@ from streaming.audio import SAMPLE_RATE, Pcm
 from streaming.batch_pass import PassRequest, window_frames
 from streaming.events import Word
 from streaming.load import (
+    BULK_RECHECK_S,
     CALIBRATION_FRAMES,
+    LIVE,
     Admission,
     LoadMeter,
     Priority,
@@ -134,6 +137,7 @@ class InferenceScheduler:
         self._clock = clock
         self._pending: list[Job] = []
         self._running = 0  # workers running a batch
+        self._running_bulk = 0  # of which bulk (uploads, `--fast` streams)
         self._ready = threading.Condition()
         self._closed = False
         self._threads = [
@@ -221,18 +225,26 @@ class InferenceScheduler:
 
     def _next_batch(self) -> list[Job] | None:
         with self._ready:
-            while not self._pending and not self._closed:
-                self._ready.wait()
-            if self._closed:
-                return None
-            free = len(self._threads) - self._running
-            batch = select_batch(self._pending, self.max_batch, free)
-            for job in batch:
-                self._pending.remove(job)
-            self._running += 1
-            if self._pending:
-                self._ready.notify()  # what this worker left is another free worker's
-            return batch
+            while True:
+                while not self._pending and not self._closed:
+                    self._ready.wait()
+                if self._closed:
+                    return None
+                free = len(self._threads) - self._running
+                batch = select_batch(self._pending, self.max_batch, free)
+                if batch[0].priority not in LIVE:
+                    limit = self.load.bulk_batch_limit(self._running_bulk, self.max_batch)
+                    if not limit:  # live streams need the workers: uploads wait
+                        self._ready.wait(BULK_RECHECK_S)
+                        continue
+                    batch = batch[:limit]
+                    self._running_bulk += 1
+                for job in batch:
+                    self._pending.remove(job)
+                self._running += 1
+                if self._pending:
+                    self._ready.notify()  # what this worker left is another free worker's
+                return batch
 
     def _work(self) -> None:
         while (batch := self._next_batch()) is not None:
@@ -241,6 +253,10 @@ class InferenceScheduler:
             finally:
                 with self._ready:
                     self._running -= 1
+                    if batch[0].priority not in LIVE:
+                        self._running_bulk -= 1
+                    if self._pending:
+                        self._ready.notify()  # held-back uploads may fit now
 
     def _run(self, batch: list[Job]) -> None:
         head = batch[0]

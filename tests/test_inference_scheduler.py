@@ -195,6 +195,29 @@ class TestLoad:
         clock.now += STRETCH_WINDOW_S + 0.1  # the queue drained: the beam comes back
         assert meter.partial_beam_size(3) == 3
 
+    def test_uploads_take_every_worker_when_no_live_stream_needs_one(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=2, clock=clock)
+        busy_for(meter, clock, Priority.BULK_FINAL, 1.0, 5)  # uploads do not hold uploads back
+        assert meter.bulk_batch_limit(bulk_running=0, max_batch=8) == 8
+        assert meter.bulk_batch_limit(bulk_running=1, max_batch=8) == 8
+
+    def test_beside_live_streams_uploads_get_only_the_workers_live_work_leaves(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=2, clock=clock)
+        # Four streams' worth of live work: 0.8 of one worker of the two.
+        busy_for(meter, clock, Priority.LIVE_PARTIAL, 0.8, 5)
+        assert meter.bulk_batch_limit(bulk_running=0, max_batch=8) == 1, "one pass, unbatched"
+        assert meter.bulk_batch_limit(bulk_running=1, max_batch=8) == 0, "never both workers"
+        # Eight streams' worth: 1.6 workers. An upload pass would leave live work 1 worker.
+        for _ in range(50):
+            meter.record_batch(Priority.LIVE_FINAL, clock.now, clock.now + 0.08)
+            meter.record_batch(Priority.LIVE_PARTIAL, clock.now, clock.now + 0.08)
+            clock.now += 0.1
+        assert meter.bulk_batch_limit(bulk_running=0, max_batch=8) == 0
+        clock.now += STRETCH_WINDOW_S + 0.1  # the live streams went quiet
+        assert meter.bulk_batch_limit(bulk_running=0, max_batch=8) == 8
+
     def test_partials_queueing_for_the_workers_stop_admission(self) -> None:
         clock = Clock()
         meter = LoadMeter(workers=2, clock=clock)
@@ -389,6 +412,31 @@ async def test_partials_behind_a_queue_decode_greedily_and_still_hear_the_words(
     assert batches.greedy == [False, False, True]
     for result in (quiet, final, busy):
         assert wer(jfk[1], " ".join(w.text for w in result.words)) < 0.2
+
+
+async def test_an_upload_waits_while_live_streams_need_the_worker_then_runs(
+    clips: list[tuple[np.ndarray, str]],
+) -> None:
+    jfk, libri = clips
+    clock, batches = Clock(), Batches()
+    model = load_whisper("bundled", device="cpu", compute_type="int8", workers=1, cpu_threads=2)
+    scheduler = InferenceScheduler(model, workers=1, observer=batches, clock=clock)
+    try:
+        # A live stream's partial pass kept the only worker busy for the last second.
+        scheduler.load.record_batch(Priority.LIVE_PARTIAL, clock.now - 1.0, clock.now)
+        upload = asyncio.create_task(scheduler.recognize(jfk[0], offset_s=0.0, bulk=True))
+        await asyncio.sleep(0.5)
+        assert scheduler.queued == 1 and not upload.done(), "the upload is held back"
+        live = await scheduler.recognize(libri[0][: 3 * RATE], offset_s=0.0)
+        assert live.words, "live work still runs at once"
+        assert batches.seen == [(Priority.LIVE_PARTIAL, 1)]
+        clock.now += STRETCH_WINDOW_S + 1.0  # the live stream has gone quiet
+        async with asyncio.timeout(30):
+            heard = await upload
+        assert batches.seen[-1] == (Priority.BULK_PARTIAL, 1)
+        assert wer(jfk[1], " ".join(w.text for w in heard.words)) < 0.2
+    finally:
+        scheduler.close()
 
 
 async def test_a_pass_whose_stream_went_away_is_never_run(
