@@ -98,14 +98,16 @@ async def ladder(
 
 LOOP_LAG = "stenograph_event_loop_lag_seconds"
 LOOP_LATE_S = 0.1  # a histogram bucket's bound
+BACKLOG = "stenograph_stream_backlog_seconds"
 INFERENCE = "stenograph_inference_"
 #: Cumulative samples by (metric name without `INFERENCE`, priority); the loop's under "".
 Counters = dict[tuple[str, str], float]
 
 
 def scheduler_counters(node: RunningNode) -> Counters:
-    """The node's inference histograms' _sum and _count and its counters, by priority, and
-    its event loop lag's _sum, _count and probes at most `LOOP_LATE_S` late (cumulative)."""
+    """The node's inference histograms' _sum and _count and its counters, by priority, its
+    event loop lag's _sum, _count and probes at most `LOOP_LATE_S` late, and its live streams'
+    backlog histogram (cumulative)."""
     with urllib.request.urlopen(f"{node.http_url}/metrics", timeout=5) as response:
         text = response.read().decode()
     counters: Counters = {}
@@ -118,11 +120,16 @@ def scheduler_counters(node: RunningNode) -> Counters:
                 counters[name, ""] = sample.value
             elif name == f"{LOOP_LAG}_bucket" and float(labels["le"]) == LOOP_LATE_S:
                 counters["loop_on_time", ""] = sample.value
+            elif name in (f"{BACKLOG}_sum", f"{BACKLOG}_count"):
+                counters[name, ""] = sample.value
+            elif name == f"{BACKLOG}_bucket" and labels["le"] != "+Inf":
+                counters[name, str(float(labels["le"]))] = sample.value
     return counters
 
 
 def scheduler_delta(before: Counters, after: Counters) -> dict[str, Any]:
-    """Per priority during one level: batches, mean batch size, mean wait, mean batch time."""
+    """During one level: per priority, batches, mean batch size, mean wait and batch time;
+    the live streams' backlog after their passes; the event loop's lag."""
     out: dict[str, Any] = {}
 
     def d(name: str, priority: str = "") -> float:
@@ -142,6 +149,18 @@ def scheduler_delta(before: Counters, after: Counters) -> dict[str, Any]:
                 "busy_s": round(d("batch_seconds_sum", priority), 1),
                 "padded_redos": int(d("padded_redos_total", priority)),
             }
+    if samples := d(f"{BACKLOG}_count"):
+        # Share of live streams' returns from a pass that found more than each bucket's
+        # bound of audio waiting, and the smallest bound that 95 % stayed under.
+        bounds = sorted(float(le) for name, le in after if name == f"{BACKLOG}_bucket")
+        under = {b: d(f"{BACKLOG}_bucket", str(b)) for b in bounds}
+        out["backlog"] = {
+            "samples": int(samples),
+            "mean_s": round(d(f"{BACKLOG}_sum") / samples, 3),
+            "p95_under_s": next((b for b in bounds if under[b] >= 0.95 * samples), None),
+            "over_1s": round(1 - under.get(1.0, samples) / samples, 4),
+            "over_2s": round(1 - under.get(2.0, samples) / samples, 4),
+        }
     if probes := d(f"{LOOP_LAG}_count"):
         out["event_loop"] = {
             "probes": int(probes),

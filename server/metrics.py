@@ -66,6 +66,12 @@ EVENT_LOOP_LAG = Histogram(
     "Kafka publishing wait as long",
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+STREAM_BACKLOG = Histogram(
+    "stenograph_stream_backlog_seconds",
+    "Audio a live stream found waiting when it came back from a recognition pass: how far "
+    "its captions ran behind (admission stops while its recent p95 is high)",
+    buckets=(0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10),
+)
 PADDED_REDOS = Counter(
     "stenograph_inference_padded_redos_total",
     "Final passes whose short-window decode failed (a loop, a runaway) and were redone on "

@@ -64,6 +64,7 @@ class Node:
             workers=settings.asr_workers,
             max_batch=settings.asr_max_batch,
             observer=_observe,
+            backlog_observer=metrics.STREAM_BACKLOG.observe,
         )
         scheduler.calibrate()
         node = cls(settings, scheduler, SileroVoiceDetector(), publisher)
@@ -101,6 +102,7 @@ class Node:
             settling,
             self.settings.partial_interval_s,
             self.settings.admission_max_load,
+            self.settings.admission_max_backlog_s,
         )
 
     @property

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     #: Live streams are admitted while the inference workers' predicted busy share (every
     #: stream at the slowest partial rate, plus the new one) stays below this.
     admission_max_load: float = Field(default=0.85, gt=0, le=1)
+    #: ...and while the audio live streams find waiting after their passes stays below this
+    #: (p95 over 10 s): streams already behind mean no headroom, whatever the busy share says.
+    admission_max_backlog_s: float = Field(default=1.5, gt=0)
     #: Off: live streams are held to `max_streams` alone (benchmarks that load a node on purpose).
     admission_control: bool = True
     max_frame_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -4,7 +4,7 @@ Four decisions are made from measurements, never from a fixed stream count:
 - how often live streams refresh their partial results (first thing to give under load),
 - whether partial passes decode greedily (next, once they queue for the workers),
 - whether one more live stream can be admitted and still be kept real time (not while
-  partials queue), and
+  partials queue, nor while live streams' audio waits behind their passes), and
 - how much of the workers uploads may take beside live streams (what the live work leaves).
 """
 
@@ -61,6 +61,12 @@ INITIAL_STREAM_COST = 0.1
 STREAM_WORK_PER_CALIBRATION_S = 1.45
 #: 10 s of audio: a typical partial window with its padding.
 CALIBRATION_FRAMES = 1000
+#: ...and while live streams' audio waits no longer than this behind their passes (p95 of
+#: the backlog a stream finds when it returns to its audio after a pass). The workers' busy
+#: share misses limits outside the workers: on an H100 four workers sharing one interpreter
+#: were 44 % busy at 84 streams while streams fell seconds behind (bench/gpu/README.md).
+#: What waits there is what every caption waits for, whatever the cause.
+ADMIT_BACKLOG_S = 1.5
 #: Silent streams cost next to nothing, but may start speaking at any moment.
 MIN_STREAM_COST = 0.03
 #: While bulk work is held back for live streams, a worker looks again this often, as the
@@ -91,6 +97,7 @@ class LoadMeter:
         self._clock = clock
         self._busy: deque[tuple[float, float, Priority]] = deque()  # (start, end, priority)
         self._waits: deque[tuple[float, float, Priority]] = deque()  # (at, wait_s, priority)
+        self._backlogs: deque[tuple[float, float]] = deque()  # (at, backlog_s)
         self._lock = threading.Lock()  # workers record, the event loop reads
 
     def record_batch(self, priority: Priority, started: float, ended: float) -> None:
@@ -103,12 +110,28 @@ class LoadMeter:
             self._waits.append((self._clock(), wait_s, priority))
             self._prune()
 
+    def record_backlog(self, backlog_s: float) -> None:
+        """A live stream came back to its audio after a pass and found `backlog_s` of it
+        waiting (received, not yet through voice detection)."""
+        with self._lock:
+            self._backlogs.append((self._clock(), backlog_s))
+            self._prune()
+
     def _prune(self) -> None:
         horizon = self._clock() - ADMISSION_WINDOW_S
         while self._busy and self._busy[0][1] < horizon:
             self._busy.popleft()
         while self._waits and self._waits[0][0] < horizon:
             self._waits.popleft()
+        while self._backlogs and self._backlogs[0][0] < horizon:
+            self._backlogs.popleft()
+
+    def backlog_p95(self, window_s: float = ADMISSION_WINDOW_S) -> float:
+        """How far behind their audio live streams ran after their passes, lately (p95)."""
+        since = self._clock() - window_s
+        with self._lock:
+            backlogs = sorted(b for at, b in self._backlogs if at > since)
+        return backlogs[min(len(backlogs) - 1, int(0.95 * len(backlogs)))] if backlogs else 0.0
 
     def busy(self, window_s: float, priorities: Iterable[Priority]) -> float:
         """Share of the workers' time spent on `priorities` during the last `window_s`."""
@@ -179,6 +202,7 @@ class LoadMeter:
         settling_streams: int,
         base_s: float,
         max_busy: float = ADMIT_BUSY,
+        max_backlog_s: float = ADMIT_BACKLOG_S,
     ) -> Admission:
         """Can one more live stream be kept real time?
 
@@ -192,6 +216,12 @@ class LoadMeter:
         per_stream = busy / established if measured else self.initial_stream_cost
         per_stream = max(per_stream, MIN_STREAM_COST)
         predicted = busy + per_stream * (settling_streams + 1)
+        # Measured first: streams already behind is the strongest reason to refuse.
+        backlog = self.backlog_p95()
+        if live_streams and backlog > max_backlog_s:
+            return Admission(
+                False, predicted, f"live streams run {backlog:.1f} s behind their audio"
+            )
         if live_streams and predicted > max_busy:
             return Admission(False, predicted, f"predicted load {predicted:.0%} of the workers")
         wait = self.final_wait_p95()

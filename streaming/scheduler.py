@@ -65,6 +65,8 @@ class BatchRun:
 
 
 BatchObserver = Callable[[BatchRun], None]
+#: Sees every live stream's backlog after a pass (`InferenceScheduler.record_backlog`).
+BacklogObserver = Callable[[float], None]
 
 
 @dataclass(eq=False, slots=True)
@@ -128,12 +130,14 @@ class InferenceScheduler:
         workers: int = 1,
         max_batch: int = 8,
         observer: BatchObserver | None = None,
+        backlog_observer: BacklogObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.recognizer = recognizer
         self.max_batch = max_batch
         self.load = LoadMeter(workers, clock)
         self._observer = observer
+        self._backlog_observer = backlog_observer
         self._clock = clock
         self._pending: list[Job] = []
         self._running = 0  # workers running a batch
@@ -177,10 +181,21 @@ class InferenceScheduler:
     def partial_interval_s(self, base_s: float) -> float:
         return self.load.partial_interval_s(base_s)
 
+    def record_backlog(self, backlog_s: float) -> None:
+        """A live stream's audio waiting when it returns from a pass (admission reads it)."""
+        self.load.record_backlog(backlog_s)
+        if self._backlog_observer is not None:
+            self._backlog_observer(backlog_s)
+
     def admission(
-        self, live_streams: int, settling_streams: int, base_s: float, max_busy: float
+        self,
+        live_streams: int,
+        settling_streams: int,
+        base_s: float,
+        max_busy: float,
+        max_backlog_s: float,
     ) -> Admission:
-        return self.load.admission(live_streams, settling_streams, base_s, max_busy)
+        return self.load.admission(live_streams, settling_streams, base_s, max_busy, max_backlog_s)
 
     async def recognize(
         self,

@@ -98,6 +98,7 @@ class TranscriptionSession:
         self._since_pass_s = 0.0
         self._last_pass_end_s = 0.0  # end of the audio the last pass heard
         self._failed_passes = 0  # in a row
+        self._passed = False  # a pass ran since the backlog was last reported
         self._received_samples = 0
         self._processed_samples = 0
 
@@ -129,6 +130,12 @@ class TranscriptionSession:
     def audio_processed_s(self) -> float:
         return self._processed_samples / SAMPLE_RATE
 
+    @property
+    def backlog_s(self) -> float:
+        """Audio received and not yet through voice detection: how far this stream's
+        captions run behind what was said, before any pass."""
+        return max(0.0, self.audio_received_s - self.audio_processed_s)
+
     # -- output ------------------------------------------------------------------------------
     async def events(self) -> AsyncIterator[SessionEvent]:
         """Events in order, ending after the StreamSummary."""
@@ -145,6 +152,11 @@ class TranscriptionSession:
     async def run(self) -> None:
         while True:
             item = await self._inbox.get()
+            if self._passed:
+                # What piled up while passes ran: the node's measure of whether live streams
+                # are kept real time (admission reads it), whatever made the passes slow.
+                self._passed = False
+                self._recognizer.record_backlog(self.backlog_s)
             drained = 0.0
             while True:
                 if isinstance(item, Command):
@@ -244,6 +256,7 @@ class TranscriptionSession:
         audio = audio[: max(0, round((voiced_end_s - start_s) * SAMPLE_RATE))]
         self._since_pass_s = 0.0
         self._last_pass_end_s = self._window.end_s
+        self._passed = True
         said = self._history + self._agreement.committed
         try:
             result = await self._recognizer.recognize(

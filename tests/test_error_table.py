@@ -9,8 +9,9 @@
 | node full (refused at connect), live stream too far ahead      | RESOURCE_EXHAUSTED | 1013     |
 | a failure inside the node                                      | INTERNAL           | 1011     |
 
-A node is full for a live stream when its measured load leaves no headroom for one more (or
-at `max_streams`); recordings sent in batch mode are held to `max_streams` only.
+A node is full for a live stream when its measured load leaves no headroom for one more, when
+its live streams already run behind their audio, or at `max_streams`; recordings sent in
+batch mode are held to `max_streams` only.
 
 On WebSocket an `{"type": "Error", "code": …, "message": …}` frame precedes every error close;
 gRPC reports the error as the call's status only. Every stream here goes through real sockets
@@ -688,6 +689,63 @@ async def test_node_without_headroom_refuses_live_streams_but_takes_uploads(
         closed = await held.close()
         assert closed.error is None and closed.kinds()[-1] == "summary"
     await poll_readyz(node, lambda status, _: status == 200, timeout_s=10)
+
+
+@pytest.fixture(scope="module")
+def admitting_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    """A node with the default admission control on."""
+    with start_node(tmp_path_factory.mktemp("admitting-node"), idle_timeout_s="3") as running:
+        yield running
+
+
+async def test_a_node_whose_live_streams_run_behind_their_audio_admits_no_more(
+    admitting_node: RunningNode, speech: Path
+) -> None:
+    node = admitting_node
+    await wait_ready_and_empty(node)
+    audio = decode_file(speech / "audio" / "jfk_16k.wav")
+    reference = (speech / "refs" / "jfk.txt").read_text()
+    chunk = BYTES_PER_S // 10
+
+    def behind(status: int, body: dict[str, Any]) -> bool:
+        return status == 503 and "behind their audio" in body.get("detail", "")
+
+    async with (
+        asyncio.timeout(STREAM_TIMEOUT_S),
+        open_client(node, "grpc") as client,
+        await client.stream(config()) as stream,
+        asyncio.TaskGroup() as tg,
+    ):
+        outcome = Outcome()
+        reader = tg.create_task(drain(stream, outcome))
+        done_refusing = asyncio.Event()
+
+        async def burst_then_keep_alive() -> None:
+            # 11 s of speech at once (a client catching up after its network stalled): its
+            # audio waits behind its passes, as on a node too slow for its load.
+            for start in range(0, len(audio), chunk):
+                await stream.send_audio(audio[start : start + chunk])
+            while not done_refusing.is_set():  # one writer: gRPC takes one write at a time
+                await stream.keep_alive()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done_refusing.wait(), 1.0)
+
+        sender = tg.create_task(burst_then_keep_alive())
+        await poll_readyz(node, behind, timeout_s=30)
+
+        refused = await run_stream(node, "ws", config(), send_nothing)
+        message = assert_stream_error(refused, "ws", "RESOURCE_EXHAUSTED")
+        assert "behind their audio" in message and "another node" in message
+        assert not refused.of("metadata"), "refused at connect, before any stream metadata"
+
+        done_refusing.set()
+        await sender
+        await stream.close_stream()
+        await reader
+        assert outcome.error is None, outcome.error
+        assert wer(reference, outcome.final_text()) < 0.2, "the stream that fell behind lost words"
+    # Caught up: once the backlog is out of the admission window, the node admits again.
+    await poll_readyz(node, lambda status, _: status == 200, timeout_s=30)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -19,6 +19,7 @@ from server.file_streamer import decode_file
 from streaming import recognizer
 from streaming.batch_pass import PassRequest, resume_at, split_by_timestamps
 from streaming.load import (
+    ADMIT_BACKLOG_S,
     ADMIT_BUSY,
     INITIAL_STREAM_COST,
     MAX_PARTIAL_INTERVAL_S,
@@ -240,6 +241,23 @@ class TestLoad:
         assert not refused.admitted and "wait" in refused.reason
         clock.now += 11  # the waits age out of the window
         assert meter.admission(live_streams=2, settling_streams=0, base_s=0.5).admitted
+
+    def test_live_streams_running_behind_their_audio_stop_admission(self) -> None:
+        clock = Clock()
+        # Four workers, lightly busy: the busy share sees headroom (as on a GPU, where the
+        # host, not the workers, was the limit).
+        meter = LoadMeter(workers=4, clock=clock)
+        busy_for(meter, clock, Priority.LIVE_PARTIAL, 0.25, 12)
+        for _ in range(40):  # streams back from their passes find a few chunks waiting
+            meter.record_backlog(0.3)
+        assert meter.admission(live_streams=10, settling_streams=0, base_s=0.5).admitted
+        for _ in range(10):  # a fifth of the returns find seconds of audio waiting
+            meter.record_backlog(ADMIT_BACKLOG_S + 1.0)
+        refused = meter.admission(live_streams=10, settling_streams=0, base_s=0.5)
+        assert not refused.admitted and "behind their audio" in refused.reason
+        assert refused.predicted_busy < ADMIT_BUSY, "the busy share alone would have admitted"
+        clock.now += 11  # caught up: the backlogs age out of the window
+        assert meter.admission(live_streams=10, settling_streams=0, base_s=0.5).admitted
 
 
 # -- the real model ----------------------------------------------------------------------------
