@@ -1,0 +1,109 @@
+"""One overload, several admission settings: what each admits, and what the admitted get.
+
+    .venv/bin/python bench/admission_ab.py --attempts 16 \\
+        --variant busy-only admission_max_backlog_s=1000 --variant default
+
+Each variant is a fresh node (`stenograph up`, embedded defaults, admission control on) with
+its settings; `attempts` real-time streams of the stand-up connect 0.5 s apart, as in the
+ladder's overload run (`overload_run.run_overload`), and each variant runs `--rounds` times,
+alternating, so that both see the machine in the same state. Prints and writes a table:
+admitted, refused, the admitted streams' p50 / p95 word lag, WER, and how many kept up.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+from meeting_clip import meeting_clip  # noqa: E402
+from node_process import start_node  # noqa: E402
+from overload_run import run_overload  # noqa: E402
+from report import git_info, machine_info  # noqa: E402
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--attempts", type=int, default=16)
+    p.add_argument(
+        "--variant",
+        action="append",
+        nargs="+",
+        metavar=("NAME", "KEY=VALUE"),
+        required=True,
+        help="a name and the node settings that differ from the defaults (repeatable)",
+    )
+    p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--out", type=Path, help="output prefix (default bench/results/admission_...)")
+    return p.parse_args(argv)
+
+
+def render(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        f"# Admission under overload — {report['started']}",
+        "",
+        f"- commit: `{report['git']['commit'][:7]}`; machine: {m['cpu_model']}, "
+        f"{m['nproc']} CPUs, {m['ram_gib']} GiB",
+        f"- {report['attempts']} real-time streams of the stand-up, 0.5 s apart, per run",
+        "",
+        "| variant | settings | admitted | refused | word lag p50 / p95 s | WER % | kept up |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in report["runs"]:
+        o = run["overload"]
+        wer = f"{100 * o['wer']:.1f}" if o["wer"] is not None else "-"
+        lines.append(
+            f"| {run['variant']} | {run['settings'] or 'defaults'} | {o['admitted']} | "
+            f"{o['refused']} | {o['word_lag_p50']} / {o['word_lag_p95']} | {wer} | "
+            f"{o['kept_up']}/{o['admitted']} |"
+        )
+    reasons = sorted({m for run in report["runs"] for m in run["overload"]["refusal_messages"]})
+    lines += ["", "Refusals said:", "", *(f"- {m}" for m in reasons)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = dt.datetime.now(dt.UTC)
+    git = git_info()
+    clip = meeting_clip(BENCH_DIR / "out" / "meeting")
+    log_dir = Path(tempfile.mkdtemp(prefix="stenograph-admission-"))
+    report: dict[str, Any] = {
+        "started": f"{started:%Y-%m-%d %H:%M:%S} UTC",
+        "git": git,
+        "machine": machine_info(),
+        "attempts": args.attempts,
+        "runs": [],
+    }
+    for round_no in range(args.rounds):
+        for name, *pairs in args.variant:
+            settings = dict(kv.split("=", 1) for kv in pairs)
+            print(f"{name} (round {round_no + 1}) ...", file=sys.stderr, flush=True)
+            with start_node(log_dir / f"{name}-{round_no}", **settings) as node:
+                overload = asyncio.run(run_overload(node, clip, args.attempts))
+            report["runs"].append({"variant": name, "settings": settings, "overload": overload})
+            print(f"  {json.dumps(overload)}", file=sys.stderr, flush=True)
+    prefix: Path = args.out or BENCH_DIR / "results" / (
+        f"admission_{started:%Y%m%d-%H%M%S}_{git['commit'][:7]}"
+    )
+    prefix.with_suffix(".json").write_text(json.dumps(report, indent=1))
+    markdown = render(report)
+    prefix.with_suffix(".md").write_text(markdown)
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
