@@ -21,6 +21,7 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 import tempfile  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from typing import Any  # noqa: E402
@@ -28,7 +29,7 @@ from typing import Any  # noqa: E402
 from meeting_clip import meeting_clip  # noqa: E402
 from node_process import start_node  # noqa: E402
 from overload_run import run_overload  # noqa: E402
-from report import git_info, machine_info  # noqa: E402
+from report import dash, git_info, machine_info  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -41,9 +42,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="append",
         nargs="+",
         metavar=("NAME", "KEY=VALUE"),
-        required=True,
         help="a name and the node settings that differ from the defaults (repeatable)",
     )
+    p.add_argument("--render", type=Path, help="print the table of a JSON this wrote, and stop")
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--out", type=Path, help="output prefix (default bench/results/admission_...)")
     return p.parse_args(argv)
@@ -58,24 +59,37 @@ def render(report: dict[str, Any]) -> str:
         f"{m['nproc']} CPUs, {m['ram_gib']} GiB",
         f"- {report['attempts']} real-time streams of the stand-up, 0.5 s apart, per run",
         "",
-        "| variant | settings | admitted | refused | word lag p50 / p95 s | WER % | kept up |",
-        "|---|---|---|---|---|---|---|",
+        "| variant | settings | admitted | refused | refused because | word lag p50 / p95 s "
+        "| WER % | kept up |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for run in report["runs"]:
         o = run["overload"]
-        wer = f"{100 * o['wer']:.1f}" if o["wer"] is not None else "-"
+        settings = ", ".join(f"{k}={v}" for k, v in run["settings"].items()) or "defaults"
+        # "node cannot take another stream (predicted load 104% of the workers); ..."
+        reasons = sorted({_reason(m) for m in o["refusal_messages"]})
+        wer = f"{100 * o['wer']:.1f}" if o["wer"] is not None else "–"
         lines.append(
-            f"| {run['variant']} | {run['settings'] or 'defaults'} | {o['admitted']} | "
-            f"{o['refused']} | {o['word_lag_p50']} / {o['word_lag_p95']} | {wer} | "
-            f"{o['kept_up']}/{o['admitted']} |"
+            f"| {run['variant']} | {settings} | {o['admitted']} | {o['refused']} | "
+            f"{'; '.join(reasons) or '–'} | {dash(o['word_lag_p50'])} / "
+            f"{dash(o['word_lag_p95'])} | {wer} | {o['kept_up']}/{o['admitted']} |"
         )
-    reasons = sorted({m for run in report["runs"] for m in run["overload"]["refusal_messages"]})
-    lines += ["", "Refusals said:", "", *(f"- {m}" for m in reasons)]
     return "\n".join(lines) + "\n"
+
+
+def _reason(message: str) -> str:
+    """The kind of a refusal, without its numbers."""
+    found = re.search(r"\((.*?)\)", message)
+    return " ".join(re.sub(r"[\d.]+%?( s)?", "", found.group(1) if found else message).split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        print(render(json.loads(args.render.read_text())))
+        return 0
+    if not args.variant:
+        raise SystemExit("give at least one --variant")
     started = dt.datetime.now(dt.UTC)
     git = git_info()
     clip = meeting_clip(BENCH_DIR / "out" / "meeting")
