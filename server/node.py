@@ -66,7 +66,7 @@ class Node:
             observer=_observe,
             backlog_observer=metrics.STREAM_BACKLOG.observe,
         )
-        scheduler.calibrate()
+        scheduler.calibrate(settings.asr_effective_workers)
         node = cls(settings, scheduler, SileroVoiceDetector(), publisher)
         metrics.PREDICTED_LOAD.set_function(lambda: node.live_admission().predicted_busy)
         metrics.ACCEPTING.set_function(lambda: float(node.has_room))

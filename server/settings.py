@@ -33,6 +33,23 @@ GPU_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: cgroup v2's CPU quota: "<quota> <period>" (microseconds), or "max <period>" for none.
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def usable_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The cores this process may run on: its CPU affinity, capped by a cgroup CPU quota (a
+    container limited to 2 CPUs on a 64-core host sees 64 in `os.cpu_count()`)."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cpu_max.read_text().split()
+    except (OSError, ValueError):
+        return cpus
+    if quota == "max":
+        return cpus
+    return max(1, min(cpus, int(int(quota) / int(period))))
+
+
 def _on_gpu(device: object) -> bool:
     if device == "auto":  # CTranslate2's "auto": CUDA where a device is visible
         import ctranslate2
@@ -67,12 +84,17 @@ class Settings(BaseSettings):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: str = "int8"
     #: Concurrent Whisper batches (CTranslate2 workers) shared by all streams of the node, and
-    #: CPU threads per batch. On CPU one single-threaded worker per core keeps the cores
-    #: busiest (a tiny model's decoder steps are too small to split): on 2 cores, 2 x 1 served
-    #: 8 streams at p95 word lag 2.5 s where 1 x 2 managed 7 s. On a GPU, 4 workers overlap
-    #: the host side of passes (112 tiny.en streams real time on an H200, 2 workers 49; on an
-    #: H100, 8 workers slowed every pass).
-    asr_workers: int = Field(default=2, ge=1)
+    #: CPU threads per batch. On CPU one single-threaded worker per usable core (the default)
+    #: keeps the cores busiest (a tiny model's decoder steps are too small to split): on 2
+    #: cores, 2 x 1 served 8 streams at p95 word lag 2.5 s where 1 x 2 managed 7 s. On a
+    #: GPU, 4 workers overlap the host side of passes (112 tiny.en streams real time on an
+    #: H200, 2 workers 49; on an H100, 8 workers slowed every pass).
+    asr_workers: int = Field(default_factory=usable_cpus, ge=1)
+    #: How many passes the machine runs at once at full speed; measured at start when unset
+    #: (`streaming.load.effective_workers`). Admission and partial rates read the workers'
+    #: busy share against it. Set it from a measurement where the start-up probe cannot see
+    #: the limit (a card, whose host work the encoder probe does not exercise).
+    asr_effective_workers: float | None = Field(default=None, gt=0)
     asr_cpu_threads: int = Field(default=1, ge=1)
     #: Most passes (of different streams) run as one Whisper batch. On a GPU, 32.
     asr_max_batch: int = Field(default=8, ge=1, le=64)

@@ -7,6 +7,7 @@ moves); batching, priorities and cancellation are then shown on the real model.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from streaming.load import (
     STRETCH_WINDOW_S,
     LoadMeter,
     Priority,
+    effective_workers,
     stream_cost_from_encoder,
 )
 from streaming.recognizer import Recognition, load_whisper
@@ -242,6 +244,25 @@ class TestLoad:
         clock.now += 11  # the waits age out of the window
         assert meter.admission(live_streams=2, settling_streams=0, base_s=0.5).admitted
 
+    def test_workers_beyond_what_the_machine_runs_at_once_add_no_headroom(self) -> None:
+        # Four workers on two cores: four passes together take twice as long as one alone.
+        assert effective_workers(4, alone_s=0.1, together_s=0.2) == 2
+        assert effective_workers(2, alone_s=0.1, together_s=0.11) == 2, "within the noise"
+        assert effective_workers(4, alone_s=0.1, together_s=0.4) == 1
+        assert effective_workers(4, alone_s=0.1, together_s=0.09) == 4, "never more than all"
+        clock = Clock()
+        naive = LoadMeter(workers=4, clock=clock)
+        measured = LoadMeter(workers=4, clock=clock, capacity=2.0)
+        for _ in range(100):  # two passes running all the time: both cores full
+            for meter in (naive, measured):
+                for _ in range(2):
+                    meter.record_batch(Priority.LIVE_FINAL, clock.now, clock.now + 0.1)
+            clock.now += 0.1
+        assert naive.admission(live_streams=8, settling_streams=0, base_s=0.5).admitted
+        refused = measured.admission(live_streams=8, settling_streams=0, base_s=0.5)
+        assert not refused.admitted and refused.predicted_busy > 1.0
+        assert measured.bulk_batch_limit(bulk_running=0, max_batch=8) == 0, "uploads wait"
+
     def test_live_streams_running_behind_their_audio_stop_admission(self) -> None:
         clock = Clock()
         # Four workers, lightly busy: the busy share sees headroom (as on a GPU, where the
@@ -315,6 +336,22 @@ def test_the_node_calibrates_a_new_streams_cost_on_its_own_machine(
     cost = scheduler.calibrate()
     assert MIN_STREAM_COST <= cost <= 1.0
     assert scheduler.load.initial_stream_cost == cost
+    assert scheduler.load.capacity == 1.0, "one worker runs one pass at a time"
+
+
+def test_a_node_with_more_workers_than_cores_counts_only_what_the_cores_run() -> None:
+    workers = len(os.sched_getaffinity(0)) + 2
+    model = load_whisper(
+        "bundled", device="cpu", compute_type="int8", workers=workers, cpu_threads=1
+    )
+    scheduler = InferenceScheduler(model, workers=workers)
+    try:
+        scheduler.calibrate()
+        assert 1.0 <= scheduler.load.capacity < workers
+        scheduler.calibrate(capacity=1.5)  # an operator's measurement wins
+        assert scheduler.load.capacity == 1.5
+    finally:
+        scheduler.close()
 
 
 async def test_passes_of_different_streams_waiting_together_run_as_one_batch(

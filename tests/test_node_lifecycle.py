@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, start_node
 
-from server.settings import load_settings
+from server.settings import load_settings, usable_cpus
 
 
 def _children(pid: int) -> list[int]:
@@ -93,6 +93,20 @@ def test_a_gpu_node_gets_the_gpu_defaults_where_nothing_else_is_set(
     on_cpu = load_settings(device="cpu")
     assert (on_cpu.compute_type, on_cpu.asr_max_batch, on_cpu.partial_beam_size) == ("int8", 8, 3)
     assert on_cpu.max_streams == 64
+    monkeypatch.delenv("STENOGRAPH_ASR_WORKERS")
+    assert load_settings(device="cpu").asr_workers == usable_cpus(), "a worker per usable core"
+
+
+def test_a_node_in_a_container_sizes_its_workers_to_the_cpu_quota(tmp_path: Path) -> None:
+    cores = len(os.sched_getaffinity(0))
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("max 100000\n")  # no quota
+    assert usable_cpus(cpu_max) == cores
+    cpu_max.write_text("150000 100000\n")  # 1.5 CPUs: one worker, not two sharing a core
+    assert usable_cpus(cpu_max) == 1
+    cpu_max.write_text(f"{(cores + 8) * 100000} 100000\n")  # more quota than cores
+    assert usable_cpus(cpu_max) == cores
+    assert usable_cpus(tmp_path / "absent") == cores  # cgroup v1, or no cgroup
 
 
 def test_up_refuses_invalid_settings_with_a_clear_message(tmp_path: Path) -> None:
