@@ -66,6 +66,11 @@ EVENT_LOOP_LAG = Histogram(
     "Kafka publishing wait as long",
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+INFERENCE_CAPACITY = Gauge(
+    "stenograph_inference_capacity",
+    "Inference workers that run at once at full speed (the usable cores on CPU, unless "
+    "asr_effective_workers says): busy shares and admission are read against it",
+)
 STREAM_BACKLOG = Histogram(
     "stenograph_stream_backlog_seconds",
     "Audio a live stream found waiting when it came back from a recognition pass: how far "

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from server import metrics
-from server.settings import Settings
+from server.settings import Settings, usable_cpus
 from server.transcript_publisher import TranscriptPublisher
 from streaming.errors import NodeFull
-from streaming.load import ADMISSION_WINDOW_S, Admission
+from streaming.load import ADMISSION_WINDOW_S, Admission, cpu_capacity
 from streaming.recognizer import load_whisper
 from streaming.scheduler import BatchRun, InferenceScheduler
 from streaming.vad import SileroVoiceDetector
@@ -66,7 +66,11 @@ class Node:
             observer=_observe,
             backlog_observer=metrics.STREAM_BACKLOG.observe,
         )
-        scheduler.calibrate(settings.asr_effective_workers)
+        capacity = settings.asr_effective_workers
+        if capacity is None and recognizer.device == "cpu":
+            capacity = cpu_capacity(settings.asr_workers, settings.asr_cpu_threads, usable_cpus())
+        scheduler.calibrate(capacity)
+        metrics.INFERENCE_CAPACITY.set(scheduler.load.capacity)
         node = cls(settings, scheduler, SileroVoiceDetector(), publisher)
         metrics.PREDICTED_LOAD.set_function(lambda: node.live_admission().predicted_busy)
         metrics.ACCEPTING.set_function(lambda: float(node.has_room))

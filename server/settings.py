@@ -21,9 +21,10 @@ DEFAULT_CONFIG_FILE = Path("stenograph.toml")
 #: side of passes (2 and 8 did worse). Partials decode with a beam of 2: in the whole node on
 #: an H100 it kept 42, 56 and 70 streams at p95 word lag 1.51, 1.43 and 1.64 s, where greedy
 #: partials gave 1.76, 1.51-4.41 and 2.17-2.44 s and a beam of 3 2.76 s at 56 (its passes
-#: cost twice as much). On a card, measured-headroom admission does not see the limit (the
-#: workers look idle while passes slow), so `max_streams` is the guard: 56, below the 70
-#: measured under the bar and the 84 (3.08 s) measured over it.
+#: cost twice as much). On a card the workers' busy share does not see the limit (they look
+#: idle while passes slow) and the streams' backlog guard is not yet checked on one, so
+#: `max_streams` is the guard: 56, below the 70 measured under the bar and the 84 (3.08 s)
+#: measured over it.
 GPU_DEFAULTS: dict[str, Any] = {
     "compute_type": "float16",
     "asr_workers": 4,
@@ -90,10 +91,10 @@ class Settings(BaseSettings):
     #: GPU, 4 workers overlap the host side of passes (112 tiny.en streams real time on an
     #: H200, 2 workers 49; on an H100, 8 workers slowed every pass).
     asr_workers: int = Field(default_factory=usable_cpus, ge=1)
-    #: How many passes the machine runs at once at full speed; measured at start when unset
-    #: (`streaming.load.effective_workers`). Admission and partial rates read the workers'
-    #: busy share against it. Set it from a measurement where the start-up probe cannot see
-    #: the limit (a card, whose host work the encoder probe does not exercise).
+    #: How many workers run at once at full speed: admission and partial rates read the
+    #: workers' busy share against it. Unset: on CPU the usable cores over the threads per
+    #: worker (`streaming.load.cpu_capacity`), on a GPU every worker. Set it from a
+    #: measurement where that is wrong (a card, whose host work limits it; hyperthreads).
     asr_effective_workers: float | None = Field(default=None, gt=0)
     asr_cpu_threads: int = Field(default=1, ge=1)
     #: Most passes (of different streams) run as one Whisper batch. On a GPU, 32.

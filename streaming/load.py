@@ -93,8 +93,8 @@ class LoadMeter:
         capacity: float | None = None,
     ) -> None:
         self.workers = workers
-        #: How many passes the machine runs at once at full speed (`effective_workers`, or
-        #: the operator's `asr_effective_workers`): busy shares are read against it. Four
+        #: How many workers the machine runs at once at full speed (`cpu_capacity`, or the
+        #: operator's `asr_effective_workers`): busy shares are read against it. Four
         #: workers on two cores are two.
         self.capacity = float(workers) if capacity is None else capacity
         #: What a new stream is taken to cost until streams have been measured.
@@ -245,15 +245,12 @@ def stream_cost_from_encoder(encoder_s: float, workers: float) -> float:
     return max(MIN_STREAM_COST, min(1.0, share))
 
 
-def effective_workers(workers: int, alone_s: float, together_s: float) -> int:
-    """How many passes the machine runs at once at full speed: `workers` passes started
-    together took `together_s`, one alone `alone_s`.
+def cpu_capacity(workers: int, threads_per_worker: int, cpus: int) -> float:
+    """How many workers run passes at full speed at once on `cpus` cores.
 
     Workers beyond the cores only make each pass slower, and a busy share read against them
-    shows headroom that is not there (four workers on two cores: 16 streams admitted, p95
-    word lag 9.7 s). Rounded to whole passes: on a 2-core VM two lone passes' timings differ
-    by up to a fifth (turbo, neighbours), which would otherwise take 2 workers for 1.7.
+    shows headroom that is not there: four workers on two cores, read as four, admitted a
+    burst of 16 live streams that ran at p95 word lag 7-10 s; read as two, 9 at 2.1 s.
+    (Timing passes run together at start gave 1 instead of 2 on a 2-core VM now and then.)
     """
-    if together_s <= 0.0:
-        return workers
-    return max(1, min(workers, round(workers * alone_s / together_s)))
+    return float(max(1, min(workers, cpus // max(1, threads_per_worker))))

@@ -205,26 +205,18 @@ class WhisperRecognizer:
                 self._tokenizers[language] = (tokenizer, suppressed)
             return self._tokenizers[language]
 
-    def time_encoders_together(self, frames: int, passes: int, rounds: int = 3) -> float:
-        """Seconds `passes` encoder passes over `frames` take when started at once, one per
-        thread (as the workers run them): the best of `rounds`, after a warm-up round. The
-        encoder's cost does not depend on what the audio says, so silence measures it."""
+    def time_encoder(self, frames: int) -> float:
+        """Seconds one encoder pass over `frames` mel frames takes here (after a warm-up pass).
+
+        The encoder's cost does not depend on what the audio says, so silence measures it.
+        """
         features = np.zeros((1, self.model.model.n_mels, frames), np.float32)
-        view = ctranslate2.StorageView.from_array(features)
-
-        def encode() -> None:
-            self.model.model.encode(view, to_cpu=True)
-
-        timings = []
-        for _ in range(rounds + 1):
-            threads = [threading.Thread(target=encode) for _ in range(passes)]
+        seconds = 0.0
+        for _ in range(2):
             started = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            timings.append(time.perf_counter() - started)
-        return min(timings[1:])
+            self.model.model.encode(ctranslate2.StorageView.from_array(features), to_cpu=True)
+            seconds = time.perf_counter() - started
+        return seconds
 
     def prompt_tokens(self, text: str, language: str) -> tuple[int, ...]:
         """The last tokens of `text`, cut to a multiple of `PROMPT_TOKEN_STEP`."""

@@ -37,7 +37,6 @@ from streaming.load import (
     Admission,
     LoadMeter,
     Priority,
-    effective_workers,
     stream_cost_from_encoder,
 )
 from streaming.recognizer import Recognition, WhisperRecognizer
@@ -167,27 +166,20 @@ class InferenceScheduler:
             return not self._pending and self._running == 0
 
     def calibrate(self, capacity: float | None = None) -> float:
-        """Measure the machine (blocking): how many workers' worth of passes it runs at once,
-        unless `capacity` says, and a new stream's cost until streams are measured: a
-        constant would admit a burst of connects that a slower machine cannot keep up with.
-        Returns the cost (share of the workers' capacity)."""
-        # A 2-core VM's lone pass varied by a fifth from one call to the next: best of three.
-        encoder_s = self.recognizer.time_encoders_together(CALIBRATION_FRAMES, 1)
-        if capacity is None:
-            together_s = self.recognizer.time_encoders_together(
-                CALIBRATION_FRAMES, self.load.workers
-            )
-            capacity = float(effective_workers(self.load.workers, encoder_s, together_s))
-        capacity = min(capacity, float(self.load.workers))  # idle workers add nothing
-        self.load.capacity = capacity
-        cost = stream_cost_from_encoder(encoder_s, capacity)
+        """Time one encoder pass (blocking) and take a new stream's cost from it until streams
+        are measured: a constant would admit a burst of connects that a slower machine cannot
+        keep up with. `capacity`: how many workers run at once at full speed (all of them
+        unless told). Returns the cost (share of the workers' capacity)."""
+        self.load.capacity = min(float(self.load.workers), capacity or self.load.workers)
+        encoder_s = self.recognizer.time_encoder(CALIBRATION_FRAMES)
+        cost = stream_cost_from_encoder(encoder_s, self.load.capacity)
         self.load.initial_stream_cost = cost
         log.info(
             "admission calibrated",
             extra={
                 "encoder_s": round(encoder_s, 3),
                 "workers": self.load.workers,
-                "effective_workers": round(capacity, 2),
+                "capacity": self.load.capacity,
                 "initial_stream_cost": round(cost, 3),
             },
         )

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,21 @@ def test_a_node_in_a_container_sizes_its_workers_to_the_cpu_quota(tmp_path: Path
     cpu_max.write_text(f"{(cores + 8) * 100000} 100000\n")  # more quota than cores
     assert usable_cpus(cpu_max) == cores
     assert usable_cpus(tmp_path / "absent") == cores  # cgroup v1, or no cgroup
+
+
+def test_workers_beyond_the_cores_add_no_capacity(tmp_path: Path) -> None:
+    cores = usable_cpus()
+    with (
+        start_node(tmp_path, asr_workers=str(cores + 2)) as node,
+        urllib.request.urlopen(f"{node.http_url}/metrics", timeout=5) as response,
+    ):
+        text = response.read().decode()
+    (capacity,) = [
+        float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("stenograph_inference_capacity ")
+    ]
+    assert capacity == cores, "admission reads the busy share against the cores, not workers"
 
 
 def test_up_refuses_invalid_settings_with_a_clear_message(tmp_path: Path) -> None:
