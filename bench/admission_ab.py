@@ -6,8 +6,11 @@
 Each variant is a fresh node (`stenograph up`, embedded defaults, admission control on) with
 its settings; `attempts` real-time streams of the stand-up connect 0.5 s apart, as in the
 ladder's overload run (`overload_run.run_overload`), and each variant runs `--rounds` times,
-alternating, so that both see the machine in the same state. Prints and writes a table:
-admitted, refused, the admitted streams' p50 / p95 word lag, WER, and how many kept up.
+alternating, so that both see the machine in the same state. `--node-setting` applies to
+every variant (on a card: `model=...`, `device=cuda`; `--clips` takes the stand-up from the
+clips `engine_ladder.py --save-clips` wrote, where espeak-ng is not installed). Prints and
+writes a table: admitted, refused, the admitted streams' p50 / p95 word lag, WER, and how
+many kept up.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from meeting_clip import meeting_clip  # noqa: E402
 from node_process import start_node  # noqa: E402
 from overload_run import run_overload  # noqa: E402
 from report import dash, git_info, machine_info  # noqa: E402
+from speech_set import load_saved_clips  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -46,6 +50,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--render", type=Path, help="print the table of a JSON this wrote, and stop")
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--node-setting", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--clips", type=Path, help="clips saved by engine_ladder.py --save-clips")
     p.add_argument("--out", type=Path, help="output prefix (default bench/results/admission_...)")
     return p.parse_args(argv)
 
@@ -92,20 +98,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("give at least one --variant")
     started = dt.datetime.now(dt.UTC)
     git = git_info()
-    clip = meeting_clip(BENCH_DIR / "out" / "meeting")
+    # The stand-up: generated here, or the last of the saved clips (as in ladder_bench.py).
+    clip = (
+        load_saved_clips(args.clips)[-1]
+        if args.clips
+        else meeting_clip(BENCH_DIR / "out" / "meeting")
+    )
+    common = dict(kv.split("=", 1) for kv in args.node_setting)
     log_dir = Path(tempfile.mkdtemp(prefix="stenograph-admission-"))
     report: dict[str, Any] = {
         "started": f"{started:%Y-%m-%d %H:%M:%S} UTC",
         "git": git,
         "machine": machine_info(),
         "attempts": args.attempts,
+        "clip": clip.name,
+        "node_settings": common,
         "runs": [],
     }
     for round_no in range(args.rounds):
         for name, *pairs in args.variant:
             settings = dict(kv.split("=", 1) for kv in pairs)
             print(f"{name} (round {round_no + 1}) ...", file=sys.stderr, flush=True)
-            with start_node(log_dir / f"{name}-{round_no}", **settings) as node:
+            with start_node(log_dir / f"{name}-{round_no}", **common, **settings) as node:
                 overload = asyncio.run(run_overload(node, clip, args.attempts))
             report["runs"].append({"variant": name, "settings": settings, "overload": overload})
             print(f"  {json.dumps(overload)}", file=sys.stderr, flush=True)

@@ -8,6 +8,7 @@
 #   bash bench/gpu/run.sh receive-a          # call 1, carrying .gpu/a
 #   bash bench/gpu/run.sh receive-b          # call 2, carrying .gpu/b
 #   bash bench/gpu/run.sh node-ladder ARGS...  # call 3, carrying .gpu/c: bench/ladder_bench.py
+#   bash bench/gpu/run.sh node-admission ARGS... # or call 3: bench/admission_ab.py on the card
 set -euo pipefail
 # STENOGRAPH_GPU_STAGE and STENOGRAPH_GPU_DEVICE=cpu let the same steps be tried here first,
 # with a Python 3.12 that has only what the GPU machine has (bench/gpu/README.md).
@@ -85,6 +86,16 @@ node-ladder)
   python3 bench/ladder_bench.py --systems stenograph --skip-upload --skip-overload \
     --clips "$STAGE/clips.npz" --model "$STAGE/tiny.en" --device "$DEVICE" "$@"
   ;;
+node-admission)
+  # Call 3 instead: overloads of a node on the card with different admission settings.
+  shift
+  receive_b
+  python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" .gpu/c/wheels/*.whl
+  engine_env
+  export PYTHONPATH=$SITE:$PWD:$PWD/clients/python
+  python3 bench/admission_ab.py --clips "$STAGE/clips.npz" --node-setting "model=$STAGE/tiny.en" \
+    --node-setting "device=$DEVICE" "$@"
+  ;;
 ladder | ladders)
   # ladders K PREFIX ARGS...: K ladders at once, as K node processes would share one card,
   # each writing PREFIX-pI.{json,md}.
@@ -118,7 +129,8 @@ profile)
     --device cuda --compute-type float16 "$@"
   ;;
 *)
-  echo "usage: $0 receive-a | receive-b | node-ladder ARGS... | ladder ARGS... |" \
+  echo "usage: $0 receive-a | receive-b | node-ladder ARGS... | node-admission ARGS... |" \
+    "ladder ARGS... |" \
     "ladders K PREFIX ARGS... | profile ARGS..." >&2
   exit 2
   ;;
