@@ -48,6 +48,14 @@ ADMISSION_WINDOW_S = 10.0
 ADMIT_BUSY = 0.85
 #: ...and while live finals wait no longer than this for a worker (p95).
 ADMIT_FINAL_WAIT_S = 1.0
+#: ...and while live streams' audio waits no longer than this behind their passes (p95 of
+#: the backlog a stream finds when it returns to its audio after a pass). The workers' busy
+#: share misses limits outside the workers: on an H100 four workers sharing one interpreter
+#: were 44 % busy at 84 streams while streams fell seconds behind (bench/gpu/README.md).
+#: What waits there is what every caption waits for, whatever the cause. On a 2-core Zen 3,
+#: the p95 stayed under 0.5 s at loads under the word-lag bar, and was 1.5-2 s and beyond
+#: over it (bench/README.md, "2026-12-06 23:32").
+ADMIT_BACKLOG_S = 1.5
 #: Cost of a stream (share of the workers' time at the slowest partial rate) before any has
 #: been measured, unless the node calibrated it (`stream_cost_from_encoder`): one tiny.en int8
 #: stream on 2 CPU cores (2 workers), speaking all the time, at 2 s partials (the ladder
@@ -61,12 +69,6 @@ INITIAL_STREAM_COST = 0.1
 STREAM_WORK_PER_CALIBRATION_S = 1.45
 #: 10 s of audio: a typical partial window with its padding.
 CALIBRATION_FRAMES = 1000
-#: ...and while live streams' audio waits no longer than this behind their passes (p95 of
-#: the backlog a stream finds when it returns to its audio after a pass). The workers' busy
-#: share misses limits outside the workers: on an H100 four workers sharing one interpreter
-#: were 44 % busy at 84 streams while streams fell seconds behind (bench/gpu/README.md).
-#: What waits there is what every caption waits for, whatever the cause.
-ADMIT_BACKLOG_S = 1.5
 #: Silent streams cost next to nothing, but may start speaking at any moment.
 MIN_STREAM_COST = 0.03
 #: While bulk work is held back for live streams, a worker looks again this often, as the
