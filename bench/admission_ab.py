@@ -86,7 +86,7 @@ def render(report: dict[str, Any]) -> str:
 def _reason(message: str) -> str:
     """The kind of a refusal, without its numbers."""
     found = re.search(r"\((.*?)\)", message)
-    return " ".join(re.sub(r"[\d.]+%?( s)?", "", found.group(1) if found else message).split())
+    return " ".join(re.sub(r"[\d.]+(?:%| s\b)?", "", found.group(1) if found else message).split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
