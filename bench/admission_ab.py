@@ -92,7 +92,7 @@ def _reason(message: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
-        print(render(json.loads(args.render.read_text())))
+        print(render(json.loads(args.render.read_text())), end="")
         return 0
     if not args.variant:
         raise SystemExit("give at least one --variant")
