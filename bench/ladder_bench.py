@@ -334,6 +334,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def backlog_table(levels: Sequence[dict[str, Any]]) -> list[str]:
+    """Stenograph's live streams' backlog after their passes (admission refuses over 1.5 s
+    at p95), per level; the p95 is a histogram bucket's bound."""
+    rows = [(lv["streams"], b) for lv in levels if (b := lv.get("scheduler", {}).get("backlog"))]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Audio a live stream found waiting when it came back from a pass (its backlog):",
+        "",
+        "| N | mean s | p95 at most s | over 1 s | over 2 s |",
+        "|---|---|---|---|---|",
+    ]
+    for n, b in rows:
+        lines.append(
+            f"| {n} | {b['mean_s']:.2f} | {dash(b['p95_under_s'])} | "
+            f"{100 * b['over_1s']:.1f} % | {100 * b['over_2s']:.1f} % |"
+        )
+    return lines
+
+
 def by_file_table(systems: dict[str, list[dict[str, Any]]]) -> list[str]:
     """p95 word lag of each file's words: which file the overall p95 comes from."""
     files = list(
@@ -401,6 +422,7 @@ def render(report: dict[str, Any]) -> str:
                 f"{dash(lv['node_cpu_s_per_audio_s'], 3)} | {dash(lv['node_peak_rss_mib'], 0)} |"
             )
     lines += by_file_table(report["systems"])
+    lines += backlog_table(report["systems"].get("stenograph", []))
     lines += ["", "## Headline", ""]
     heads = report["headline"]
     for name, h in heads.items():
