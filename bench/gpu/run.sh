@@ -61,6 +61,15 @@ engine_env() {
   export PYTHONPATH=$SITE PYTHONUNBUFFERED=1
 }
 
+node_env() {
+  # Call 3 of the node's steps: its own packages (gRPC, aiokafka, the Tansu broker,
+  # SQLAlchemy, ...) on top of the engine's, and the repository's modules on the path.
+  receive_b
+  python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" .gpu/c/wheels/*.whl
+  engine_env
+  export PYTHONPATH=$SITE:$PWD:$PWD/clients/python
+}
+
 case "${1:-}" in
 receive-a)
   mkdir -p "$SITE"
@@ -76,23 +85,16 @@ receive-b)
   ls -la "$STAGE" "$STAGE/tiny.en"
   ;;
 node-ladder)
-  # Call 3: the node's own packages (gRPC, aiokafka, the Tansu broker, SQLAlchemy, ...), then
-  # the stream ladder against a real `stenograph up` on the card.
+  # Call 3: the stream ladder against a real `stenograph up` on the card.
   shift
-  receive_b
-  python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" .gpu/c/wheels/*.whl
-  engine_env
-  export PYTHONPATH=$SITE:$PWD:$PWD/clients/python
+  node_env
   python3 bench/ladder_bench.py --systems stenograph --skip-upload --skip-overload \
     --clips "$STAGE/clips.npz" --model "$STAGE/tiny.en" --device "$DEVICE" "$@"
   ;;
 node-admission)
   # Call 3 instead: overloads of a node on the card with different admission settings.
   shift
-  receive_b
-  python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" .gpu/c/wheels/*.whl
-  engine_env
-  export PYTHONPATH=$SITE:$PWD:$PWD/clients/python
+  node_env
   python3 bench/admission_ab.py --clips "$STAGE/clips.npz" --node-setting "model=$STAGE/tiny.en" \
     --node-setting "device=$DEVICE" "$@"
   ;;
