@@ -137,8 +137,8 @@ class LoadMeter:
         """How far behind their audio live streams ran after their passes, lately (p95)."""
         since = self._clock() - window_s
         with self._lock:
-            backlogs = sorted(b for at, b in self._backlogs if at > since)
-        return backlogs[min(len(backlogs) - 1, int(0.95 * len(backlogs)))] if backlogs else 0.0
+            backlogs = [b for at, b in self._backlogs if at > since]
+        return _p95(backlogs)
 
     def busy(self, window_s: float, priorities: Iterable[Priority]) -> float:
         """Share of the workers' time spent on `priorities` during the last `window_s`."""
@@ -161,8 +161,7 @@ class LoadMeter:
             return [w for at, w, p in self._waits if p is priority and at > since]
 
     def final_wait_p95(self, window_s: float = ADMISSION_WINDOW_S) -> float:
-        waits = sorted(self._recent_waits(Priority.LIVE_FINAL, window_s))
-        return waits[min(len(waits) - 1, int(0.95 * len(waits)))] if waits else 0.0
+        return _p95(self._recent_waits(Priority.LIVE_FINAL, window_s))
 
     def partial_interval_s(self, base_s: float) -> float:
         """The live partial refresh interval for the current load."""
@@ -239,6 +238,12 @@ class LoadMeter:
         if live_streams and queued >= GREEDY_PARTIALS_FROM_WAIT_S:
             return Admission(False, predicted, f"partials wait {queued:.1f} s for a worker")
         return Admission(True, predicted)
+
+
+def _p95(values: list[float]) -> float:
+    """The 95th percentile (nearest rank) of `values`; 0 when there are none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
 
 
 def stream_cost_from_encoder(encoder_s: float, workers: float) -> float:
