@@ -45,6 +45,14 @@ class RunningNode:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def metric(self, name: str) -> float:
+        """An unlabelled sample from the node's /metrics now (blocking)."""
+        with urllib.request.urlopen(f"{self.http_url}/metrics", timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith(f"{name} "):
+                    return float(line.split()[1])
+        raise AssertionError(f"{name} not in /metrics")
+
 
 def _wait_ready(node: RunningNode) -> None:
     deadline = time.monotonic() + NODE_START_TIMEOUT_S

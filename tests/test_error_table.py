@@ -647,21 +647,13 @@ async def test_full_node_refuses_at_connect_and_readyz_says_503(
     await wait_ready_and_empty(node)
 
 
-def metric(node: RunningNode, name: str) -> float:
-    with urllib.request.urlopen(f"{node.http_url}/metrics", timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(f"{name} "):
-                return float(line.split()[1])
-    raise AssertionError(f"{name} not in /metrics")
-
-
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_node_without_headroom_refuses_live_streams_but_takes_uploads(
     loaded_node: RunningNode, transport: Transport
 ) -> None:
     node = loaded_node
     await wait_ready_and_empty(node)
-    assert await asyncio.to_thread(metric, node, "stenograph_accepting_live_streams") == 1.0
+    assert await asyncio.to_thread(node.metric, "stenograph_accepting_live_streams") == 1.0
     async with (
         asyncio.timeout(STREAM_TIMEOUT_S),
         contextlib.AsyncExitStack() as stack,
@@ -673,7 +665,7 @@ async def test_node_without_headroom_refuses_live_streams_but_takes_uploads(
 
         status, problem = await readyz(node)
         assert status == 503 and "no headroom for another live stream" in problem["detail"]
-        assert await asyncio.to_thread(metric, node, "stenograph_accepting_live_streams") == 0.0
+        assert await asyncio.to_thread(node.metric, "stenograph_accepting_live_streams") == 0.0
 
         refused = await run_stream(node, transport, config(), send_nothing)
         message = assert_stream_error(refused, transport, "RESOURCE_EXHAUSTED")
