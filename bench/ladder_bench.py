@@ -29,17 +29,16 @@ import datetime as dt
 import json
 import tempfile
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from concurrency_level import LevelResult, run_level_on
 from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level
 from meeting_clip import meeting_clip
+from node_metrics import GaugeWatch, backlog_table, scheduler_counters, scheduler_delta
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
 from overload_run import run_overload, run_upload
-from prometheus_client.parser import text_string_to_metric_families
 from report import dash, git_info, gpu_query, machine_info, wer_vs_offline
 from speech_set import DEFAULT_FILES, Clip, load_clips, load_saved_clips
 from stream_client import run_level, warm_up
@@ -96,80 +95,6 @@ async def ladder(
     return levels
 
 
-LOOP_LAG = "stenograph_event_loop_lag_seconds"
-LOOP_LATE_S = 0.1  # a histogram bucket's bound
-BACKLOG = "stenograph_stream_backlog_seconds"
-INFERENCE = "stenograph_inference_"
-#: Cumulative samples by (metric name without `INFERENCE`, priority); the loop's under "".
-Counters = dict[tuple[str, str], float]
-
-
-def scheduler_counters(node: RunningNode) -> Counters:
-    """The node's inference histograms' _sum and _count and its counters, by priority, its
-    event loop lag's _sum, _count and probes at most `LOOP_LATE_S` late, and its live streams'
-    backlog histogram (cumulative)."""
-    with urllib.request.urlopen(f"{node.http_url}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    counters: Counters = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            name, labels = sample.name, sample.labels
-            if name.startswith(INFERENCE) and name.endswith(("_sum", "_count", "_total")):
-                counters[name.removeprefix(INFERENCE), labels.get("priority", "")] = sample.value
-            elif name in (f"{LOOP_LAG}_sum", f"{LOOP_LAG}_count"):
-                counters[name, ""] = sample.value
-            elif name == f"{LOOP_LAG}_bucket" and float(labels["le"]) == LOOP_LATE_S:
-                counters["loop_on_time", ""] = sample.value
-            elif name in (f"{BACKLOG}_sum", f"{BACKLOG}_count"):
-                counters[name, ""] = sample.value
-            elif name == f"{BACKLOG}_bucket" and labels["le"] != "+Inf":
-                counters[name, str(float(labels["le"]))] = sample.value
-    return counters
-
-
-def scheduler_delta(before: Counters, after: Counters) -> dict[str, Any]:
-    """During one level: per priority, batches, mean batch size, mean wait and batch time;
-    the live streams' backlog after their passes; the event loop's lag."""
-    out: dict[str, Any] = {}
-
-    def d(name: str, priority: str = "") -> float:
-        return after.get((name, priority), 0.0) - before.get((name, priority), 0.0)
-
-    for priority in ("live_final", "live_partial", "bulk_final", "bulk_partial"):
-        batches = d("batch_size_count", priority)
-        if batches:
-            out[priority] = {
-                "batches": int(batches),
-                "mean_batch": round(d("batch_size_sum", priority) / batches, 2),
-                "mean_wait_s": round(
-                    d("queue_wait_seconds_sum", priority) / d("queue_wait_seconds_count", priority),
-                    3,
-                ),
-                "mean_batch_s": round(d("batch_seconds_sum", priority) / batches, 3),
-                "busy_s": round(d("batch_seconds_sum", priority), 1),
-                "padded_redos": int(d("padded_redos_total", priority)),
-            }
-    if samples := d(f"{BACKLOG}_count"):
-        # Share of live streams' returns from a pass that found more than each bucket's
-        # bound of audio waiting, and the smallest bound that 95 % stayed under.
-        bounds = sorted(float(le) for name, le in after if name == f"{BACKLOG}_bucket")
-        under = {b: d(f"{BACKLOG}_bucket", str(b)) for b in bounds}
-        out["backlog"] = {
-            "samples": int(samples),
-            "mean_s": round(d(f"{BACKLOG}_sum") / samples, 3),
-            "p95_under_s": next((b for b in bounds if under[b] >= 0.95 * samples), None),
-            "over_1s": round(1 - under.get(1.0, samples) / samples, 4),
-            "over_2s": round(1 - under.get(2.0, samples) / samples, 4),
-        }
-    if probes := d(f"{LOOP_LAG}_count"):
-        out["event_loop"] = {
-            "probes": int(probes),
-            "mean_lag_s": round(d(f"{LOOP_LAG}_sum") / probes, 4),
-            f"late_over_{LOOP_LATE_S}s": int(probes - d("loop_on_time")),
-        }
-    return out
-
-
 def stenograph_level(
     node: RunningNode, clips: Sequence[Clip], per_worker: int | None = None
 ) -> Callable[[int], Awaitable[LevelResult]]:
@@ -177,19 +102,21 @@ def stenograph_level(
 
     async def level(n: int) -> LevelResult:
         before = await asyncio.to_thread(scheduler_counters, node)
-        result = await run_level(
-            node,
-            clips,
-            n=n,
-            transport="grpc",
-            chunk_s=CHUNK_S,
-            tail_s=TAIL_S,
-            gap_s=GAP_S,
-            keep_up_s=KEEP_UP_S,
-            per_worker=per_worker,
-        )
+        async with GaugeWatch(node) as behind:
+            result = await run_level(
+                node,
+                clips,
+                n=n,
+                transport="grpc",
+                chunk_s=CHUNK_S,
+                tail_s=TAIL_S,
+                gap_s=GAP_S,
+                keep_up_s=KEEP_UP_S,
+                per_worker=per_worker,
+            )
         after = await asyncio.to_thread(scheduler_counters, node)
-        result.settings["scheduler"] = json.dumps(scheduler_delta(before, after))
+        stats = scheduler_delta(before, after) | behind.summary()
+        result.settings["scheduler"] = json.dumps(stats)
         print(f"  scheduler: {result.settings['scheduler']}", file=sys.stderr, flush=True)
         return result
 
@@ -332,27 +259,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown)
     print(f"wrote {json_path}", file=sys.stderr)
     return 0
-
-
-def backlog_table(levels: Sequence[dict[str, Any]]) -> list[str]:
-    """Stenograph's live streams' backlog after their passes (admission refuses over 1.5 s
-    at p95), per level; the p95 is a histogram bucket's bound."""
-    rows = [(lv["streams"], b) for lv in levels if (b := lv.get("scheduler", {}).get("backlog"))]
-    if not rows:
-        return []
-    lines = [
-        "",
-        "Audio a live stream found waiting when it came back from a pass (its backlog):",
-        "",
-        "| N | mean s | p95 at most s | over 1 s | over 2 s |",
-        "|---|---|---|---|---|",
-    ]
-    for n, b in rows:
-        lines.append(
-            f"| {n} | {b['mean_s']:.2f} | {dash(b['p95_under_s'])} | "
-            f"{100 * b['over_1s']:.1f} % | {100 * b['over_2s']:.1f} % |"
-        )
-    return lines
 
 
 def by_file_table(systems: dict[str, list[dict[str, Any]]]) -> list[str]:

@@ -74,8 +74,13 @@ INFERENCE_CAPACITY = Gauge(
 STREAM_BACKLOG = Histogram(
     "stenograph_stream_backlog_seconds",
     "Audio a live stream found waiting when it came back from a recognition pass: how far "
-    "its captions ran behind (admission stops while its recent p95 is high)",
+    "its captions ran behind (admission reads it per stream: the gauge below)",
     buckets=(0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10),
+)
+STREAMS_BEHIND = Gauge(
+    "stenograph_live_streams_behind_seconds",
+    "How far behind their audio live streams ran lately: each stream's p95 backlog over 10 s, "
+    "of the median stream; admission refuses above admission_max_backlog_s",
 )
 PADDED_REDOS = Counter(
     "stenograph_inference_padded_redos_total",

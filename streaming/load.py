@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -48,8 +48,9 @@ ADMISSION_WINDOW_S = 10.0
 ADMIT_BUSY = 0.85
 #: ...and while live finals wait no longer than this for a worker (p95).
 ADMIT_FINAL_WAIT_S = 1.0
-#: ...and while live streams' audio waits no longer than this behind their passes (p95 of
-#: the backlog a stream finds when it returns to its audio after a pass). The workers' busy
+#: ...and while live streams' audio waits no longer than this behind their passes (the
+#: backlog a stream finds when it returns to its audio after a pass: each stream's p95, and
+#: of those the median stream's, `LoadMeter.stream_backlog_s`). The workers' busy
 #: share misses limits outside the workers: on an H100 four workers sharing one interpreter
 #: were 44 % busy at 84 streams while streams fell seconds behind (bench/gpu/README.md).
 #: What waits there is what every caption waits for, whatever the cause. On a 2-core Zen 3,
@@ -104,7 +105,7 @@ class LoadMeter:
         self._clock = clock
         self._busy: deque[tuple[float, float, Priority]] = deque()  # (start, end, priority)
         self._waits: deque[tuple[float, float, Priority]] = deque()  # (at, wait_s, priority)
-        self._backlogs: deque[tuple[float, float]] = deque()  # (at, backlog_s)
+        self._backlogs: deque[tuple[float, Hashable, float]] = deque()  # (at, stream, backlog_s)
         self._lock = threading.Lock()  # workers record, the event loop reads
 
     def record_batch(self, priority: Priority, started: float, ended: float) -> None:
@@ -117,12 +118,19 @@ class LoadMeter:
             self._waits.append((self._clock(), wait_s, priority))
             self._prune()
 
-    def record_backlog(self, backlog_s: float) -> None:
-        """A live stream came back to its audio after a pass and found `backlog_s` of it
-        waiting (received, not yet through voice detection)."""
+    def record_backlog(self, stream: Hashable, backlog_s: float) -> None:
+        """Live stream `stream` came back to its audio after a pass and found `backlog_s` of
+        it waiting (received, not yet through voice detection)."""
         with self._lock:
-            self._backlogs.append((self._clock(), backlog_s))
+            self._backlogs.append((self._clock(), stream, backlog_s))
             self._prune()
+
+    def stream_ended(self, stream: Hashable) -> None:
+        """Forget an ended stream's backlogs: admission asks whether the streams still served
+        are kept real time (a stream that ended behind its audio kept refusing the next one
+        for the rest of the window while the node sat idle)."""
+        with self._lock:
+            self._backlogs = deque(b for b in self._backlogs if b[1] != stream)
 
     def _prune(self) -> None:
         horizon = self._clock() - ADMISSION_WINDOW_S
@@ -133,12 +141,24 @@ class LoadMeter:
         while self._backlogs and self._backlogs[0][0] < horizon:
             self._backlogs.popleft()
 
-    def backlog_p95(self, window_s: float = ADMISSION_WINDOW_S) -> float:
-        """How far behind their audio live streams ran after their passes, lately (p95)."""
+    def stream_backlog_s(self, window_s: float = ADMISSION_WINDOW_S) -> float:
+        """How far behind their audio live streams ran after their passes, lately: each
+        stream's p95, and of those the median stream's (the lower one of an even count).
+
+        A node too slow for its load holds every stream back alike. One client that sends
+        seconds of audio at once (catching up after its network stalled; up to
+        `live_ahead_limit_s`) puts only its own stream behind, and that stream reports after
+        every one of its many passes: pooled, its samples alone made the p95 of a node
+        serving two streams, which then refused streams it had room for.
+        """
         since = self._clock() - window_s
+        by_stream: dict[Hashable, list[float]] = {}
         with self._lock:
-            backlogs = [b for at, b in self._backlogs if at > since]
-        return _p95(backlogs)
+            for at, stream, backlog_s in self._backlogs:
+                if at > since:
+                    by_stream.setdefault(stream, []).append(backlog_s)
+        per_stream = sorted(_p95(backlogs) for backlogs in by_stream.values())
+        return per_stream[(len(per_stream) - 1) // 2] if per_stream else 0.0
 
     def busy(self, window_s: float, priorities: Iterable[Priority]) -> float:
         """Share of the workers' time spent on `priorities` during the last `window_s`."""
@@ -223,7 +243,7 @@ class LoadMeter:
         per_stream = max(per_stream, MIN_STREAM_COST)
         predicted = busy + per_stream * (settling_streams + 1)
         # Measured first: streams already behind is the strongest reason to refuse.
-        backlog = self.backlog_p95()
+        backlog = self.stream_backlog_s()
         if live_streams and backlog > max_backlog_s:
             return Admission(
                 False, predicted, f"live streams run {backlog:.1f} s behind their audio"

@@ -188,11 +188,14 @@ class InferenceScheduler:
     def partial_interval_s(self, base_s: float) -> float:
         return self.load.partial_interval_s(base_s)
 
-    def record_backlog(self, backlog_s: float) -> None:
+    def record_backlog(self, stream_id: str, backlog_s: float) -> None:
         """A live stream's audio waiting when it returns from a pass (admission reads it)."""
-        self.load.record_backlog(backlog_s)
+        self.load.record_backlog(stream_id, backlog_s)
         if self._backlog_observer is not None:
             self._backlog_observer(backlog_s)
+
+    def stream_ended(self, stream_id: str) -> None:
+        self.load.stream_ended(stream_id)
 
     def admission(
         self,

@@ -150,13 +150,19 @@ class TranscriptionSession:
 
     # -- the loop ----------------------------------------------------------------------------
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            self._recognizer.stream_ended(self.options.stream_id)
+
+    async def _run(self) -> None:
         while True:
             item = await self._inbox.get()
             if self._passed:
                 # What piled up while passes ran: the node's measure of whether live streams
                 # are kept real time (admission reads it), whatever made the passes slow.
                 self._passed = False
-                self._recognizer.record_backlog(self.backlog_s)
+                self._recognizer.record_backlog(self.options.stream_id, self.backlog_s)
             drained = 0.0
             while True:
                 if isinstance(item, Command):

@@ -724,6 +724,8 @@ async def test_a_node_whose_live_streams_run_behind_their_audio_admits_no_more(
 
         sender = tg.create_task(burst_then_keep_alive())
         await poll_readyz(node, behind, timeout_s=30)
+        reading = await asyncio.to_thread(node.metric, "stenograph_live_streams_behind_seconds")
+        assert reading > 1.5, "the metric shows what admission read"
 
         refused = await run_stream(node, "ws", config(), send_nothing)
         message = assert_stream_error(refused, "ws", "RESOURCE_EXHAUSTED")
@@ -738,6 +740,61 @@ async def test_a_node_whose_live_streams_run_behind_their_audio_admits_no_more(
         assert wer(reference, outcome.final_text()) < 0.2, "the stream that fell behind lost words"
     # Caught up: once the backlog is out of the admission window, the node admits again.
     await poll_readyz(node, lambda status, _: status == 200, timeout_s=30)
+
+
+async def test_one_client_sending_seconds_at_once_does_not_close_a_node_serving_others(
+    admitting_node: RunningNode, speech: Path
+) -> None:
+    node = admitting_node
+    await wait_ready_and_empty(node)
+    audio = decode_file(speech / "audio" / "jfk_16k.wav")
+    reference = (speech / "refs" / "jfk.txt").read_text()
+    chunk = BYTES_PER_S // 10
+    readings: list[tuple[int, dict[str, Any]]] = []
+
+    async with (
+        asyncio.timeout(STREAM_TIMEOUT_S),
+        open_client(node, "grpc") as client,
+        await client.stream(config()) as steady,
+        await client.stream(config()) as bursting,
+        asyncio.TaskGroup() as tg,
+    ):
+        steady_outcome, bursting_outcome = Outcome(), Outcome()
+        steady_reader = tg.create_task(drain(steady, steady_outcome))
+        bursting_reader = tg.create_task(drain(bursting, bursting_outcome))
+
+        async def in_real_time() -> None:
+            for start in range(0, len(audio), chunk):
+                await steady.send_audio(audio[start : start + chunk])
+                await asyncio.sleep(0.1)
+
+        steady_done = tg.create_task(in_real_time())
+
+        async def all_at_once_then_keep_alive() -> None:
+            # 11 s of speech at once (a client catching up after its network stalled): its
+            # own audio waits behind its passes; the steady stream's does not.
+            for start in range(0, len(audio), chunk):
+                await bursting.send_audio(audio[start : start + chunk])
+            while not steady_done.done():
+                await bursting.keep_alive()
+                await asyncio.wait([steady_done], timeout=1.0)
+
+        burster = tg.create_task(all_at_once_then_keep_alive())
+        while not steady_done.done():
+            readings.append(await readyz(node))
+            await asyncio.sleep(0.1)
+        await burster
+        for stream in (steady, bursting):
+            await stream.close_stream()
+        await steady_reader
+        await bursting_reader
+
+    behind = [body["detail"] for _, body in readings if "behind" in body.get("detail", "")]
+    assert not behind, f"one client's burst closed the node to others: {behind[:3]}"
+    assert len(readings) > 50, "the node was watched for the whole burst"
+    for outcome in (steady_outcome, bursting_outcome):
+        assert outcome.error is None, outcome.error
+        assert wer(reference, outcome.final_text()) < 0.2
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -267,16 +267,42 @@ class TestLoad:
         # host, not the workers, was the limit).
         meter = LoadMeter(workers=4, clock=clock)
         busy_for(meter, clock, Priority.LIVE_PARTIAL, 0.25, 12)
-        for _ in range(40):  # streams back from their passes find a few chunks waiting
-            meter.record_backlog(0.3)
+        streams = [f"stream-{i}" for i in range(10)]
+        for _ in range(4):  # streams back from their passes find a few chunks waiting
+            for stream in streams:
+                meter.record_backlog(stream, 0.3)
         assert meter.admission(live_streams=10, settling_streams=0, base_s=0.5).admitted
-        for _ in range(10):  # a fifth of the returns find seconds of audio waiting
-            meter.record_backlog(ADMIT_BACKLOG_S + 1.0)
+        for stream in streams[:6]:  # most streams now find seconds of audio waiting
+            meter.record_backlog(stream, ADMIT_BACKLOG_S + 1.0)
         refused = meter.admission(live_streams=10, settling_streams=0, base_s=0.5)
         assert not refused.admitted and "behind their audio" in refused.reason
         assert refused.predicted_busy < ADMIT_BUSY, "the busy share alone would have admitted"
         clock.now += 11  # caught up: the backlogs age out of the window
         assert meter.admission(live_streams=10, settling_streams=0, base_s=0.5).admitted
+
+    def test_one_stream_far_behind_its_own_audio_does_not_close_the_node(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=2, clock=clock)
+        busy_for(meter, clock, Priority.LIVE_PARTIAL, 0.2, 12)
+        # A client that sent 11 s at once reports seconds behind after each of its many
+        # passes, more often than the other stream reports a few chunks.
+        for _ in range(30):
+            meter.record_backlog("bursting", 8.0)
+        for _ in range(5):
+            meter.record_backlog("real time", 0.2)
+        assert meter.stream_backlog_s() == pytest.approx(0.2)
+        assert meter.admission(live_streams=2, settling_streams=0, base_s=0.5).admitted
+        # Alone on the node, that stream's backlog is the node's: it has no room to spare.
+        alone = LoadMeter(workers=2, clock=clock)
+        busy_for(alone, clock, Priority.LIVE_PARTIAL, 0.2, 12)
+        for _ in range(30):
+            alone.record_backlog("bursting", 8.0)
+        refused = alone.admission(live_streams=1, settling_streams=0, base_s=0.5)
+        assert not refused.admitted and "8.0 s behind" in refused.reason
+        # Once it ends, the node serves nobody behind: the next stream is not refused for it.
+        alone.stream_ended("bursting")
+        assert alone.stream_backlog_s() == 0.0
+        assert alone.admission(live_streams=1, settling_streams=0, base_s=0.5).admitted
 
 
 # -- the real model ----------------------------------------------------------------------------
