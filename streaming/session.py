@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from enum import Enum
 
 from streaming.agreement import LocalAgreement
 from streaming.audio import SAMPLE_RATE, Pcm
@@ -28,6 +27,7 @@ from streaming.events import (
     Word,
 )
 from streaming.guards import drop_unlikely_tail
+from streaming.inbox import Command, StreamInbox
 from streaming.options import WINDOW_CAPACITY_S, SessionOptions
 from streaming.pass_context import CONTEXT_S, PROMPT_WORDS, pass_start_s, prompt_before
 from streaming.refresh import EarlyFinal, OpenSegment, Refresh, refresh_due
@@ -55,22 +55,12 @@ KEEP_WHEN_SILENT_S = PRE_ROLL_S + 1.0
 #: Whisper invents words in trailing non-speech ("Thanks for watching!"): audio is cut this
 #: long after the last voiced window, and words starting after it are dropped.
 VOICED_MARGIN_S = 0.4
-#: Audio is queued in pieces of at most this length, whatever the size of the decoded chunk
-#: (a large PCM frame, or a whole Opus recording decoded at once): a piece spanning an
-#: utterance end and the next onset would leak the next words into the previous final, and
-#: one longer than the window could not be appended at all.
-MAX_CHUNK_S = 0.1
 #: A segment in which no word has been agreed is finalised this long past `max_segment_s`.
 UNAGREED_EXTRA_S = 2.0
 #: A pass that fails (a CUDA error, a decoding bug on odd audio) costs its stream a partial
 #: or the final pass's corrections, not the stream; this many failing in a row, none between
 #: them succeeding, end it (INTERNAL): the recognizer is broken, not the audio.
 MAX_FAILED_PASSES_IN_A_ROW = 3
-
-
-class Command(Enum):
-    FINALIZE = "finalize"
-    CLOSE = "close"
 
 
 class TranscriptionSession:
@@ -85,7 +75,7 @@ class TranscriptionSession:
         self._vad_state = VadState()
         self._endpointer = UtteranceEndpointer(options.vad_threshold, options.silence_ms)
         self._voice = VoiceActivityTrace(WINDOW_CAPACITY_S)
-        self._inbox: asyncio.Queue[Pcm | Command] = asyncio.Queue(options.max_pending_chunks)
+        self._inbox = StreamInbox(options.max_pending_chunks)
         self._outbox: asyncio.Queue[SessionEvent] = asyncio.Queue(256)
         self._window = AudioWindow(WINDOW_CAPACITY_S)
         self._agreement = LocalAgreement()
@@ -99,24 +89,18 @@ class TranscriptionSession:
         self._last_pass_end_s = 0.0  # end of the audio the last pass heard
         self._failed_passes = 0  # in a row
         self._passed = False  # a pass ran since the backlog was last reported
-        self._received_samples = 0
-        self._processed_samples = 0
 
     # -- input (called by the transport) -------------------------------------------------------
     async def push_audio(self, pcm: Pcm) -> None:
         """Queue decoded 16 kHz audio; waits while the inbox is full (back-pressure)."""
-        if pcm.size:
-            self._received_samples += pcm.size
-            step = round(MAX_CHUNK_S * SAMPLE_RATE)
-            for start in range(0, pcm.size, step):
-                await self._inbox.put(pcm[start : start + step])
+        await self._inbox.put_audio(pcm)
 
     async def finalize(self) -> None:
-        await self._inbox.put(Command.FINALIZE)
+        await self._inbox.put_command(Command.FINALIZE)
 
     async def close(self) -> None:
         """Flush everything; the events end with a StreamSummary."""
-        await self._inbox.put(Command.CLOSE)
+        await self._inbox.put_command(Command.CLOSE)
 
     async def warn(self, code: str, message: str) -> None:
         """Tell the client something without ending the stream."""
@@ -124,17 +108,15 @@ class TranscriptionSession:
 
     @property
     def audio_received_s(self) -> float:
-        return self._received_samples / SAMPLE_RATE
+        return self._inbox.received_s
 
     @property
     def audio_processed_s(self) -> float:
-        return self._processed_samples / SAMPLE_RATE
+        return self._inbox.processed_s
 
     @property
     def backlog_s(self) -> float:
-        """Audio received and not yet through voice detection: how far this stream's
-        captions run behind what was said, before any pass."""
-        return max(0.0, self.audio_received_s - self.audio_processed_s)
+        return self._inbox.backlog_s
 
     # -- output ------------------------------------------------------------------------------
     async def events(self) -> AsyncIterator[SessionEvent]:
@@ -213,7 +195,7 @@ class TranscriptionSession:
             self._window.trim_before(self._window.end_s - PRE_ROLL_S)
         self._window.append(pcm)
         probs = await asyncio.to_thread(self._vad.probabilities, self._vad_state, pcm)
-        self._processed_samples += pcm.size
+        self._inbox.processed(pcm)
         self._voice.extend(probs)
         for boundary in self._endpointer.update(probs):
             if boundary.kind == "start":
