@@ -272,8 +272,11 @@ class TestLoad:
             for stream in streams:
                 meter.record_backlog(stream, 0.3)
         assert meter.admission(live_streams=10, settling_streams=0, base_s=0.5).admitted
-        for stream in streams[:6]:  # most streams now find seconds of audio waiting
-            meter.record_backlog(stream, ADMIT_BACKLOG_S + 1.0)
+        for _ in range(4):  # one stream finds seconds waiting: its client's doing, or its own
+            meter.record_backlog(streams[0], ADMIT_BACKLOG_S + 1.0)
+        assert meter.admission(live_streams=10, settling_streams=0, base_s=0.5).admitted
+        for _ in range(4):  # a second one too: the node is holding its streams back
+            meter.record_backlog(streams[1], ADMIT_BACKLOG_S + 1.0)
         refused = meter.admission(live_streams=10, settling_streams=0, base_s=0.5)
         assert not refused.admitted and "behind their audio" in refused.reason
         assert refused.predicted_busy < ADMIT_BUSY, "the busy share alone would have admitted"
