@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from server import metrics
-from server.settings import Settings, usable_cpus
+from server.settings import Settings, usable_cores
 from server.transcript_publisher import TranscriptPublisher
 from streaming.errors import NodeFull
 from streaming.load import ADMISSION_WINDOW_S, Admission, cpu_capacity
@@ -68,7 +68,7 @@ class Node:
         )
         capacity = settings.asr_effective_workers
         if capacity is None and recognizer.device == "cpu":
-            capacity = cpu_capacity(settings.asr_workers, settings.asr_cpu_threads, usable_cpus())
+            capacity = cpu_capacity(settings.asr_workers, settings.asr_cpu_threads, usable_cores())
         scheduler.calibrate(capacity)
         metrics.INFERENCE_CAPACITY.set(scheduler.load.capacity)
         node = cls(settings, scheduler, SileroVoiceDetector(), publisher)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,19 +37,38 @@ GPU_DEFAULTS: dict[str, Any] = {
 
 #: cgroup v2's CPU quota: "<quota> <period>" (microseconds), or "max <period>" for none.
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+#: Where Linux lists, per CPU, the CPUs that are hyperthreads of its core.
+SYS_CPUS = Path("/sys/devices/system/cpu")
 
 
-def usable_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int:
-    """The cores this process may run on: its CPU affinity, capped by a cgroup CPU quota (a
-    container limited to 2 CPUs on a 64-core host sees 64 in `os.cpu_count()`)."""
-    cpus = len(os.sched_getaffinity(0))
+def physical_cores(cpus: Iterable[int], sys_cpus: Path = SYS_CPUS) -> int:
+    """How many cores `cpus` span: hyperthreads of one core count once. Whisper's int8
+    matrix products keep a core's vector units busy, so a second thread on the core adds
+    little (faster-whisper and whisper.cpp size their threads to physical cores), and a
+    busy share read against hyperthreads shows headroom that is not there. A CPU whose
+    topology cannot be read counts as a core."""
+    cores: set[str] = set()
+    for cpu in cpus:
+        try:
+            siblings = (sys_cpus / f"cpu{cpu}" / "topology" / "thread_siblings_list").read_text()
+        except OSError:
+            siblings = f"cpu{cpu}"
+        cores.add(siblings.strip())
+    return len(cores)
+
+
+def usable_cores(cpu_max: Path = CGROUP_CPU_MAX, sys_cpus: Path = SYS_CPUS) -> int:
+    """The cores this process may run on: the physical cores of its CPU affinity, capped by a
+    cgroup CPU quota (a container limited to 2 CPUs on a 64-core host sees 64 in
+    `os.cpu_count()`)."""
+    cores = physical_cores(os.sched_getaffinity(0), sys_cpus)
     try:
         quota, period = cpu_max.read_text().split()
     except (OSError, ValueError):
-        return cpus
+        return cores
     if quota == "max":
-        return cpus
-    return max(1, min(cpus, int(int(quota) / int(period))))
+        return cores
+    return max(1, min(cores, int(int(quota) / int(period))))
 
 
 def _on_gpu(device: object) -> bool:
@@ -85,16 +105,17 @@ class Settings(BaseSettings):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: str = "int8"
     #: Concurrent Whisper batches (CTranslate2 workers) shared by all streams of the node, and
-    #: CPU threads per batch. On CPU one single-threaded worker per usable core (the default)
+    #: CPU threads per batch. On CPU one single-threaded worker per usable core (the default;
+    #: hyperthreads of a core count once, `physical_cores`)
     #: keeps the cores busiest (a tiny model's decoder steps are too small to split): on 2
     #: cores, 2 x 1 served 8 streams at p95 word lag 2.5 s where 1 x 2 managed 7 s. On a
     #: GPU, 4 workers overlap the host side of passes (112 tiny.en streams real time on an
     #: H200, 2 workers 49; on an H100, 8 workers slowed every pass).
-    asr_workers: int = Field(default_factory=usable_cpus, ge=1)
+    asr_workers: int = Field(default_factory=usable_cores, ge=1)
     #: How many workers run at once at full speed: admission and partial rates read the
     #: workers' busy share against it. Unset: on CPU the usable cores over the threads per
     #: worker (`streaming.load.cpu_capacity`), on a GPU every worker. Set it from a
-    #: measurement where that is wrong (a card, whose host work limits it; hyperthreads).
+    #: measurement where that is wrong (a card, whose host work limits it).
     asr_effective_workers: float | None = Field(default=None, gt=0)
     asr_cpu_threads: int = Field(default=1, ge=1)
     #: Most passes (of different streams) run as one Whisper batch. On a GPU, 32.

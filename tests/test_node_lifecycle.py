@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, start_node
 
-from server.settings import load_settings, usable_cpus
+from server.settings import load_settings, physical_cores, usable_cores
 
 
 def _children(pid: int) -> list[int]:
@@ -94,23 +94,50 @@ def test_a_gpu_node_gets_the_gpu_defaults_where_nothing_else_is_set(
     assert (on_cpu.compute_type, on_cpu.asr_max_batch, on_cpu.partial_beam_size) == ("int8", 8, 3)
     assert on_cpu.max_streams == 64
     monkeypatch.delenv("STENOGRAPH_ASR_WORKERS")
-    assert load_settings(device="cpu").asr_workers == usable_cpus(), "a worker per usable core"
+    assert load_settings(device="cpu").asr_workers == usable_cores(), "a worker per usable core"
+
+
+def machine_cores() -> int:
+    """This machine's cores in the process's affinity, hyperthreads of a core once."""
+    topology = Path("/sys/devices/system/cpu")
+    return len(
+        {
+            (topology / f"cpu{cpu}" / "topology" / "thread_siblings_list").read_text()
+            for cpu in os.sched_getaffinity(0)
+        }
+    )
 
 
 def test_a_node_in_a_container_sizes_its_workers_to_the_cpu_quota(tmp_path: Path) -> None:
-    cores = len(os.sched_getaffinity(0))
+    cores = machine_cores()
     cpu_max = tmp_path / "cpu.max"
     cpu_max.write_text("max 100000\n")  # no quota
-    assert usable_cpus(cpu_max) == cores
+    assert usable_cores(cpu_max) == cores
     cpu_max.write_text("150000 100000\n")  # 1.5 CPUs: one worker, not two sharing a core
-    assert usable_cpus(cpu_max) == 1
+    assert usable_cores(cpu_max) == 1
     cpu_max.write_text(f"{(cores + 8) * 100000} 100000\n")  # more quota than cores
-    assert usable_cpus(cpu_max) == cores
-    assert usable_cpus(tmp_path / "absent") == cores  # cgroup v1, or no cgroup
+    assert usable_cores(cpu_max) == cores
+    assert usable_cores(tmp_path / "absent") == cores  # cgroup v1, or no cgroup
+
+
+def test_hyperthreads_of_one_core_count_as_one_core(tmp_path: Path) -> None:
+    # A 4-vCPU cloud VM of 2 cores with 2 hyperthreads each, as Linux describes it.
+    for cpu, siblings in enumerate(["0,2", "1,3", "0,2", "1,3"]):
+        topology = tmp_path / f"cpu{cpu}" / "topology"
+        topology.mkdir(parents=True)
+        (topology / "thread_siblings_list").write_text(siblings + "\n")
+    assert physical_cores([0, 1, 2, 3], tmp_path) == 2
+    assert physical_cores([0, 2], tmp_path) == 1, "pinned to one core's two hyperthreads"
+    assert physical_cores([0, 1], tmp_path) == 2
+    assert physical_cores([0, 1, 7], tmp_path) == 3, "a CPU without topology counts as a core"
+    no_quota = tmp_path / "cpu.max"
+    no_quota.write_text("max 100000\n")
+    on_that_topology = physical_cores(os.sched_getaffinity(0), tmp_path)
+    assert usable_cores(no_quota, tmp_path) == on_that_topology, "this process's CPUs"
 
 
 def test_workers_beyond_the_cores_add_no_capacity(tmp_path: Path) -> None:
-    cores = usable_cpus()
+    cores = usable_cores()
     with start_node(tmp_path, asr_workers=str(cores + 2)) as node:
         capacity = node.metric("stenograph_inference_capacity")
     assert capacity == cores, "admission reads the busy share against the cores, not workers"
