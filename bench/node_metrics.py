@@ -153,7 +153,8 @@ def backlog_table(levels: Sequence[dict[str, Any]]) -> list[str]:
         "",
         "Audio a live stream found waiting when it came back from a pass (its backlog), and "
         "the admission's reading of it (`stenograph_live_streams_behind_seconds`, read every "
-        f"second: the second highest stream p95 over 10 s; refuses over {ADMIT_BACKLOG_S:g} s):",
+        "second: the p95 over 10 s of the stream a tenth from the top, at least the second; "
+        f"refuses over {ADMIT_BACKLOG_S:g} s):",
         "",
         "| N | mean s | p95 at most s | over 1 s | over 2 s | reading p50 / max s | "
         f"time over {ADMIT_BACKLOG_S:g} s |",

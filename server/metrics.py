@@ -80,8 +80,8 @@ STREAM_BACKLOG = Histogram(
 STREAMS_BEHIND = Gauge(
     "stenograph_live_streams_behind_seconds",
     "How far behind their audio live streams ran lately: each stream's p95 backlog over 10 s, "
-    "the second highest of them (the only one with one stream); admission refuses above "
-    "admission_max_backlog_s",
+    "of the stream ranked a tenth of the streams from the top, at least the second (the only "
+    "one with one stream); admission refuses above admission_max_backlog_s",
 )
 PADDED_REDOS = Counter(
     "stenograph_inference_padded_redos_total",

@@ -10,6 +10,7 @@ Four decisions are made from measurements, never from a fixed stream count:
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -50,13 +51,16 @@ ADMIT_BUSY = 0.85
 ADMIT_FINAL_WAIT_S = 1.0
 #: ...and while live streams' audio waits no longer than this behind their passes (the
 #: backlog a stream finds when it returns to its audio after a pass: each stream's p95, and
-#: of those the second highest, `LoadMeter.stream_backlog_s`). The workers' busy
+#: of those the second highest, or the tenth of the streams from the top among more than 20,
+#: `LoadMeter.stream_backlog_s`). The workers' busy
 #: share misses limits outside the workers: on an H100 four workers sharing one interpreter
 #: were 44 % busy at 84 streams while streams fell seconds behind (bench/gpu/README.md).
 #: What waits there is what every caption waits for, whatever the cause. On a 2-core Zen 3,
 #: the p95 stayed under 0.5 s at loads under the word-lag bar, and was 1.5-2 s and beyond
 #: over it (bench/README.md, "2026-12-06 23:32").
 ADMIT_BACKLOG_S = 1.5
+#: The backlog guard acts when this share of the live streams, and at least two, ran behind.
+BEHIND_STREAMS_SHARE = 0.1
 #: Cost of a stream (share of the workers' time at the slowest partial rate) before any has
 #: been measured, unless the node calibrated it (`stream_cost_from_encoder`): one tiny.en int8
 #: stream on 2 CPU cores (2 workers), speaking all the time, at 2 s partials (the ladder
@@ -143,7 +147,8 @@ class LoadMeter:
 
     def stream_backlog_s(self, window_s: float = ADMISSION_WINDOW_S) -> float:
         """How far behind their audio live streams ran after their passes, lately: each
-        stream's p95, and of those the second highest (the only one, with one stream).
+        stream's p95, and of those the one ranked `BEHIND_STREAMS_SHARE` of the streams from
+        the top, at least the second (the only one, with one stream).
 
         A node too slow for its load holds every stream back. One client that sends seconds
         of audio at once (catching up after its network stalled; up to `live_ahead_limit_s`)
@@ -151,7 +156,8 @@ class LoadMeter:
         pooled, its samples alone made the p95 of a node serving two streams, which refused
         others it had room for. On a node over its load, the second stream's p95 was over the
         limit as often as the pooled p95 (35 and 38 % of a level's readings on a 2-core Zen 3
-        at 8 streams), the median stream's far less often (11 %); bench/README.md.
+        at 8 streams), the median stream's far less often (11 %); bench/README.md. Among the
+        dozens of streams of a card, the second highest would be any stream's worst moment.
         """
         since = self._clock() - window_s
         by_stream: dict[Hashable, list[float]] = {}
@@ -160,7 +166,10 @@ class LoadMeter:
                 if at > since:
                     by_stream.setdefault(stream, []).append(backlog_s)
         highest = sorted((_p95(backlogs) for backlogs in by_stream.values()), reverse=True)
-        return highest[min(1, len(highest) - 1)] if highest else 0.0
+        if not highest:
+            return 0.0
+        rank = max(2, math.ceil(BEHIND_STREAMS_SHARE * len(highest)))
+        return highest[min(rank, len(highest)) - 1]
 
     def busy(self, window_s: float, priorities: Iterable[Priority]) -> float:
         """Share of the workers' time spent on `priorities` during the last `window_s`."""

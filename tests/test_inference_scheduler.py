@@ -283,6 +283,23 @@ class TestLoad:
         clock.now += 11  # caught up: the backlogs age out of the window
         assert meter.admission(live_streams=10, settling_streams=0, base_s=0.5).admitted
 
+    def test_on_a_node_of_many_streams_a_tenth_of_them_behind_stops_admission(self) -> None:
+        clock = Clock()
+        meter = LoadMeter(workers=4, clock=clock)
+        busy_for(meter, clock, Priority.LIVE_PARTIAL, 0.25, 12)
+        streams = [f"stream-{i}" for i in range(40)]
+        for stream in streams:
+            meter.record_backlog(stream, 0.3)
+        behind = ADMIT_BACKLOG_S + 1.0
+        for stream in streams[:3]:  # a few streams' worst moments: any node of 40 has some
+            meter.record_backlog(stream, behind)
+        assert meter.stream_backlog_s() == pytest.approx(0.3)
+        assert meter.admission(live_streams=40, settling_streams=0, base_s=0.5).admitted
+        meter.record_backlog(streams[3], behind)  # a tenth of them: the node's doing
+        assert meter.stream_backlog_s() == pytest.approx(behind)
+        refused = meter.admission(live_streams=40, settling_streams=0, base_s=0.5)
+        assert not refused.admitted and "behind their audio" in refused.reason
+
     def test_one_stream_far_behind_its_own_audio_does_not_close_the_node(self) -> None:
         clock = Clock()
         meter = LoadMeter(workers=2, clock=clock)
