@@ -52,12 +52,12 @@ ADMIT_FINAL_WAIT_S = 1.0
 #: ...and while live streams' audio waits no longer than this behind their passes (the
 #: backlog a stream finds when it returns to its audio after a pass: each stream's p95, and
 #: of those the second highest, or the tenth of the streams from the top among more than 20,
-#: `LoadMeter.stream_backlog_s`). The workers' busy
-#: share misses limits outside the workers: on an H100 four workers sharing one interpreter
-#: were 44 % busy at 84 streams while streams fell seconds behind (bench/gpu/README.md).
-#: What waits there is what every caption waits for, whatever the cause. On a 2-core Zen 3,
-#: the p95 stayed under 0.5 s at loads under the word-lag bar, and was 1.5-2 s and beyond
-#: over it (bench/README.md, "2026-12-06 23:32").
+#: `LoadMeter.stream_backlog_s`). The workers' busy share misses limits outside the
+#: workers: on an H100 four workers sharing one interpreter were 44 % busy at 84 streams
+#: while streams fell seconds behind (bench/gpu/README.md). What waits there is what every
+#: caption waits for, whatever the cause. On a 2-core Zen 3 this reading stayed at or under
+#: 1.5 s at loads under the word-lag bar, and was over it for a third of the time above it
+#: (bench/README.md, "2026-12-07 01:53").
 ADMIT_BACKLOG_S = 1.5
 #: The backlog guard acts when this share of the live streams, and at least two, ran behind.
 BEHIND_STREAMS_SHARE = 0.1
