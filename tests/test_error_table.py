@@ -791,7 +791,7 @@ async def test_one_client_sending_seconds_at_once_does_not_close_a_node_serving_
 
     behind = [body["detail"] for _, body in readings if "behind" in body.get("detail", "")]
     assert not behind, f"one client's burst closed the node to others: {behind[:3]}"
-    assert len(readings) > 50, "the node was watched for the whole burst"
+    assert len(readings) > 20, "the node was watched through the burst"
     for outcome in (steady_outcome, bursting_outcome):
         assert outcome.error is None, outcome.error
         assert wer(reference, outcome.final_text()) < 0.2
