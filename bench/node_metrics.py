@@ -103,6 +103,8 @@ class GaugeWatch:
     def __init__(self, node: RunningNode, every_s: float = 1.0) -> None:
         self._node = node
         self._every_s = every_s
+        #: Where the node's guard refuses: its own setting, else the default.
+        self.limit_s = float(node.settings.get("admission_max_backlog_s", ADMIT_BACKLOG_S))
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.readings: list[float] = []
@@ -130,13 +132,14 @@ class GaugeWatch:
     def summary(self) -> dict[str, Any]:
         if not self.readings:
             return {}
-        over = sum(r > ADMIT_BACKLOG_S for r in self.readings) / len(self.readings)
+        over = sum(r > self.limit_s for r in self.readings) / len(self.readings)
         return {
             "behind": {
                 "readings": len(self.readings),
                 "p50_s": round(statistics.median(self.readings), 2),
                 "max_s": round(max(self.readings), 2),
                 "over_limit": round(over, 3),
+                "limit_s": self.limit_s,
             }
         }
 
@@ -149,15 +152,19 @@ def backlog_table(levels: Sequence[dict[str, Any]]) -> list[str]:
     ]
     if not rows:
         return []
+    limit_s = next(
+        (s["behind"].get("limit_s", ADMIT_BACKLOG_S) for _, s in rows if "behind" in s),
+        ADMIT_BACKLOG_S,
+    )
     lines = [
         "",
         "Audio a live stream found waiting when it came back from a pass (its backlog), and "
         "the admission's reading of it (`stenograph_live_streams_behind_seconds`, read every "
         "second: the p95 over 10 s of the stream a tenth from the top, at least the second; "
-        f"refuses over {ADMIT_BACKLOG_S:g} s):",
+        f"refuses over {limit_s:g} s):",
         "",
         "| N | mean s | p95 at most s | over 1 s | over 2 s | reading p50 / max s | "
-        f"time over {ADMIT_BACKLOG_S:g} s |",
+        f"time over {limit_s:g} s |",
         "|---|---|---|---|---|---|---|",
     ]
     for n, stats in rows:
