@@ -74,7 +74,9 @@ class Node:
         node = cls(settings, scheduler, SileroVoiceDetector(), publisher)
         metrics.PREDICTED_LOAD.set_function(lambda: node.live_admission().predicted_busy)
         metrics.ACCEPTING.set_function(lambda: float(node.has_room))
-        metrics.STREAMS_BEHIND.set_function(scheduler.load.stream_backlog_s)
+        metrics.STREAMS_BEHIND.set_function(
+            lambda: scheduler.load.stream_backlog_s(len(node.live_admitted_at))
+        )
         metrics.PARTIAL_INTERVAL.set_function(
             lambda: scheduler.partial_interval_s(settings.partial_interval_s)
         )

@@ -145,7 +145,9 @@ class LoadMeter:
         while self._backlogs and self._backlogs[0][0] < horizon:
             self._backlogs.popleft()
 
-    def stream_backlog_s(self, window_s: float = ADMISSION_WINDOW_S) -> float:
+    def stream_backlog_s(
+        self, live_streams: int = 0, window_s: float = ADMISSION_WINDOW_S
+    ) -> float:
         """How far behind their audio live streams ran after their passes, lately: each
         stream's p95, and of those the one ranked `BEHIND_STREAMS_SHARE` of the streams from
         the top, at least the second (the only one, with one stream).
@@ -158,6 +160,8 @@ class LoadMeter:
         limit as often as the pooled p95 (35 and 38 % of a level's readings on a 2-core Zen 3
         at 8 streams), the median stream's far less often (11 %); bench/README.md. Among the
         dozens of streams of a card, the second highest would be any stream's worst moment.
+        Of the `live_streams` served, those that reported nothing lately (silent, or just
+        admitted) are not behind.
         """
         since = self._clock() - window_s
         by_stream: dict[Hashable, list[float]] = {}
@@ -168,8 +172,9 @@ class LoadMeter:
         highest = sorted((_p95(backlogs) for backlogs in by_stream.values()), reverse=True)
         if not highest:
             return 0.0
-        rank = max(2, math.ceil(BEHIND_STREAMS_SHARE * len(highest)))
-        return highest[min(rank, len(highest)) - 1]
+        streams = max(len(highest), live_streams)
+        rank = min(streams, max(2, math.ceil(BEHIND_STREAMS_SHARE * streams)))
+        return highest[rank - 1] if rank <= len(highest) else 0.0
 
     def busy(self, window_s: float, priorities: Iterable[Priority]) -> float:
         """Share of the workers' time spent on `priorities` during the last `window_s`."""
@@ -254,7 +259,7 @@ class LoadMeter:
         per_stream = max(per_stream, MIN_STREAM_COST)
         predicted = busy + per_stream * (settling_streams + 1)
         # Measured first: streams already behind is the strongest reason to refuse.
-        backlog = self.stream_backlog_s()
+        backlog = self.stream_backlog_s(live_streams)
         if live_streams and backlog > max_backlog_s:
             return Admission(
                 False, predicted, f"live streams run {backlog:.1f} s behind their audio"
