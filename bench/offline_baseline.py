@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scoring import score_wer
 from speech_set import RATE, Clip
+from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -61,34 +62,42 @@ def run_offline(
     model: WhisperModel | None = None,
 ) -> list[OfflineRun]:
     """Whole files at once, in this process, with `model` or (loaded here, and freed after)
-    the same model as the node."""
+    the same model as the node.
+
+    numpy's BLAS gets `threads` threads too, whatever this process set before (the node's
+    recogniser limits it to one, process-wide): the feature extractor's matrix products sum
+    in another order with another thread count, and that alone changes tiny.en's words. On
+    the Zen 3, with one BLAS thread instead of two, offline made 25 errors instead of 21 on
+    the speech set and 98 instead of 90 on the first meeting set (bench/README.md).
+    """
     loaded = model is None
     if model is None:
         model = load_offline_model(
             threads, model_path=model_path, device=device, compute_type=compute_type
         )
     runs = []
-    for beam in beam_sizes:
-        texts: dict[str, str] = {}
-        seconds: dict[str, float] = {}
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        for clip in clips:
-            started = time.perf_counter()
-            segments, _ = model.transcribe(
-                clip.float32(), language="en", beam_size=beam, vad_filter=False
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for beam in beam_sizes:
+            texts: dict[str, str] = {}
+            seconds: dict[str, float] = {}
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            for clip in clips:
+                started = time.perf_counter()
+                segments, _ = model.transcribe(
+                    clip.float32(), language="en", beam_size=beam, vad_filter=False
+                )
+                texts[clip.name] = " ".join(s.text.strip() for s in segments)
+                seconds[clip.name] = time.perf_counter() - started
+            runs.append(
+                OfflineRun(
+                    beam_size=beam,
+                    texts=texts,
+                    seconds=seconds,
+                    wall_s=time.perf_counter() - wall0,
+                    cpu_s=time.process_time() - cpu0,
+                    audio_s=sum(c.duration_s for c in clips),
+                )
             )
-            texts[clip.name] = " ".join(s.text.strip() for s in segments)
-            seconds[clip.name] = time.perf_counter() - started
-        runs.append(
-            OfflineRun(
-                beam_size=beam,
-                texts=texts,
-                seconds=seconds,
-                wall_s=time.perf_counter() - wall0,
-                cpu_s=time.process_time() - cpu0,
-                audio_s=sum(c.duration_s for c in clips),
-            )
-        )
     if loaded:
         del model
         gc.collect()
