@@ -136,7 +136,7 @@ def summarise_level(level: LevelResult, offline: Sequence[OfflineRun]) -> dict[s
         out["wer"][f"offline_beam{beam}"] = round(score.wer, 4)
         out["wer"][f"delta_pts_vs_beam{beam}"] = round(100 * (stream_wer.wer - score.wer), 2)
         delta = wer_delta(
-            [clips[n].reference for n in names], by_file, [run.texts[n] for n in names]
+            [clips[n].reference for n in names], by_file, [[run.texts[n]] for n in names]
         )
         out["wer"][f"delta_pts_vs_beam{beam}_ci95"] = [delta.low, delta.high]
         out["wer"]["sentences"] = delta.sentences

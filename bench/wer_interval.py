@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import jiwer
 import numpy as np
+from numpy.typing import NDArray
 from scoring import normalise
 
 RESAMPLES = 10_000
@@ -60,19 +61,18 @@ class WerDelta:
 def wer_delta(
     references: Sequence[str],
     stream_texts: Sequence[Sequence[str]],
-    offline_texts: Sequence[str],
+    offline_texts: Sequence[Sequence[str]],
 ) -> WerDelta:
     """Stream WER minus offline WER with its 95 % bootstrap interval.
 
-    `stream_texts[i]` holds every stream's final text of file i (a level streams each file
-    several times; a sentence's stream errors are their mean), `offline_texts[i]` the offline
-    decode of that file.
+    `stream_texts[i]` holds every stream's final text of file i, `offline_texts[i]` every
+    offline decode of it (a level streams each file several times; `live_wer.py --dither`
+    decodes each both ways several times): a sentence's errors on either side are their mean.
     """
     words: list[int] = []
     diffs: list[float] = []
     for ref, streams, offline in zip(references, stream_texts, offline_texts, strict=True):
-        per_stream = np.array([sentence_errors(ref, t) for t in streams], dtype=np.float64)
-        diffs += list(per_stream.mean(axis=0) - np.array(sentence_errors(ref, offline)))
+        diffs += list(_mean_errors(ref, streams) - _mean_errors(ref, offline))
         words += [len(s.split()) for s in sentences(ref)]
     w, d = np.array(words, dtype=np.float64), np.array(diffs)
     rng = np.random.default_rng(SEED)
@@ -85,3 +85,10 @@ def wer_delta(
         high=round(float(high), 2),
         sentences=len(w),
     )
+
+
+def _mean_errors(reference: str, hypotheses: Sequence[str]) -> NDArray[np.float64]:
+    """Errors per sentence of `reference`, averaged over `hypotheses`."""
+    per = np.array([sentence_errors(reference, h) for h in hypotheses], dtype=np.float64)
+    mean: NDArray[np.float64] = per.mean(axis=0)
+    return mean
