@@ -45,7 +45,14 @@ from level_summary import (  # noqa: E402
     summarise_level,
 )
 from offline_baseline import OfflineRun, run_offline  # noqa: E402
-from report import dash, git_info, gpu_query, machine_info, wer_vs_offline  # noqa: E402
+from report import (  # noqa: E402
+    dash,
+    decodes_note,
+    git_info,
+    gpu_query,
+    machine_info,
+    wer_vs_offline,
+)
 from speech_set import RATE, Clip, load_saved_clips, save_clips  # noqa: E402
 from stream_run import ResultRec, StreamRun, WordRec, paced  # noqa: E402
 
@@ -94,6 +101,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--per-worker", type=int, help="files per worker (default: all of them)")
     p.add_argument("--stop-lag-s", type=float, default=8.0)
     p.add_argument("--offline-beams", type=int, nargs="*", default=[5])
+    p.add_argument(
+        "--offline-decodes",
+        type=int,
+        default=3,
+        metavar="K",
+        help="offline WER: the mean of K decodes, K - 1 of them with one bit of noise (3)",
+    )
     p.add_argument("--out", type=Path, help="output prefix (default bench/results/engine_...)")
     p.add_argument("--commit", default="", help="the commit, where the tree has no .git")
     p.add_argument("--note", default="")
@@ -328,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             model_path=model_path,
             device=args.device,
             compute_type=args.compute_type,
+            decodes=args.offline_decodes,
         )
     batches = BatchLog()
     recognizer = load_whisper(
@@ -371,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             {
                 "beam_size": o.beam_size,
                 "wer": round(o.wer(clips), 4),
+                "wer_by_decode": [round(w, 4) for w in o.wer_by_decode(clips)],
                 "speed": round(o.audio_s / o.wall_s, 1),
             }
             for o in offline
@@ -411,7 +427,8 @@ def render(report: dict[str, Any]) -> str:
         "- offline faster-whisper, same model and device: "
         + (
             ", ".join(
-                f"beam {o['beam_size']} WER {100 * o['wer']:.1f} %, {o['speed']}× real time"
+                f"beam {o['beam_size']} WER {100 * o['wer']:.1f} %{decodes_note(o)}, "
+                f"{o['speed']}× real time"
                 for o in report["offline"]
             )
             or "not run"

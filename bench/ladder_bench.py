@@ -39,7 +39,7 @@ from node_metrics import GaugeWatch, backlog_table, scheduler_counters, schedule
 from node_process import RunningNode, start_node
 from offline_baseline import OfflineRun, run_offline
 from overload_run import run_overload, run_upload
-from report import dash, git_info, gpu_query, machine_info, wer_vs_offline
+from report import dash, decodes_note, git_info, gpu_query, machine_info, wer_vs_offline
 from speech_set import DEFAULT_FILES, Clip, load_clips, load_saved_clips
 from stream_client import run_level, warm_up
 from upload_beside_live import render_beside, run_beside_live
@@ -71,6 +71,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--model", help="model folder for the node and offline (default: bundled)")
     p.add_argument("--device", default="cpu", help="node and offline: cpu or cuda")
     p.add_argument("--compute-type", help="default: the node's for the device; offline the same")
+    p.add_argument(
+        "--offline-decodes",
+        type=int,
+        default=3,
+        metavar="K",
+        help="offline WER: the mean of K decodes, K - 1 of them with one bit of noise (3)",
+    )
     p.add_argument("--out", type=Path, help="output prefix (default bench/results/ladder_...)")
     p.add_argument("--note", default="")
     p.add_argument("--commit", default="", help="the commit, where the tree has no .git")
@@ -191,7 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print("offline faster-whisper (beam 5, greedy) ...", file=sys.stderr, flush=True)
     offline: list[OfflineRun] = run_offline(
-        clips, (5, 1), 2, model_path=args.model, device=args.device, compute_type=compute_type
+        clips,
+        (5, 1),
+        2,
+        model_path=args.model,
+        device=args.device,
+        compute_type=compute_type,
+        decodes=args.offline_decodes,
     )
     report: dict[str, Any] = {
         "meta": {
@@ -209,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             {
                 "beam_size": o.beam_size,
                 "wer": round(o.wer(clips), 4),
+                "wer_by_decode": [round(w, 4) for w in o.wer_by_decode(clips)],
                 "rtf": round(o.wall_s / o.audio_s, 4),
             }
             for o in offline
@@ -306,7 +320,7 @@ def render(report: dict[str, Any]) -> str:
         ),
         "- offline faster-whisper on the same files: "
         + ", ".join(
-            f"beam {o['beam_size']} WER {100 * o['wer']:.1f} %, RTF {o['rtf']:.3f}"
+            f"beam {o['beam_size']} WER {100 * o['wer']:.1f} %{decodes_note(o)}, RTF {o['rtf']:.3f}"
             for o in report["offline"]
         ),
         "",

@@ -211,6 +211,14 @@ def write_report(report: dict[str, Any], prefix: Path) -> tuple[Path, Path, str]
     return json_path, md_path, markdown
 
 
+def decodes_note(offline: dict[str, Any]) -> str:
+    """The spread behind an offline WER decoded more than once, for the report line."""
+    each = offline.get("wer_by_decode") or []
+    if len(each) < 2:
+        return ""
+    return f" (mean of {len(each)} decodes: {' / '.join(f'{100 * w:.1f}' for w in each)} %)"
+
+
 def wer_vs_offline(levels: Sequence[dict[str, Any]], beam: int = 5) -> str:
     """Each level's WER minus offline's, with its 95 % interval (bench/wer_interval.py)."""
     parts = []

@@ -1,0 +1,65 @@
+"""The benchmark's offline reference: a WER over several decodes, each on inaudibly changed audio.
+
+tiny.en changes words on a change as small as numpy's BLAS thread count, so one offline
+decode is a draw. bench/offline_baseline.py decodes the files again with one bit of seeded
+noise (bench/speech_set.py) and reports the mean; these specify the noise and the mean.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+from offline_baseline import OfflineRun  # noqa: E402
+from speech_set import Clip, dithered  # noqa: E402
+
+
+def clip(name: str, samples: list[int], reference: str = "hello world") -> Clip:
+    pcm = np.array(samples, dtype="<i2").tobytes()
+    return Clip(name, Path(f"{name}.wav"), pcm, reference)
+
+
+def samples(c: Clip) -> np.ndarray:
+    return np.frombuffer(c.pcm, "<i2").astype(np.int32)
+
+
+def test_dither_moves_each_sample_by_at_most_one_step_and_stays_in_range() -> None:
+    loud = clip("loud", [32767, -32768] * 2000 + [0] * 4000)
+    (noisy,) = dithered([loud], seed=1)
+    diff = samples(noisy) - samples(loud)
+    assert set(np.unique(diff)) <= {-1, 0, 1}
+    assert np.count_nonzero(diff) > 4000  # about two samples in three change
+    assert samples(noisy).max() <= 32767 and samples(noisy).min() >= -32768
+    assert (noisy.name, noisy.reference) == (loud.name, loud.reference)
+
+
+def test_dither_is_repeatable_by_seed_and_differs_between_seeds_and_files() -> None:
+    a, b = clip("a", [0] * 16000), clip("b", [0] * 16000)
+    first, second = dithered([a, b], seed=1), dithered([a, b], seed=1)
+    assert [c.pcm for c in first] == [c.pcm for c in second]
+    assert dithered([a, b], seed=2)[0].pcm != first[0].pcm
+    assert first[0].pcm != first[1].pcm  # two silent files do not get the same noise
+
+
+def test_offline_wer_is_the_mean_over_its_decodes() -> None:
+    files = [clip("a", [0], "one two three four"), clip("b", [0], "five six seven eight")]
+    run = OfflineRun(
+        beam_size=5,
+        texts={"a": "one two three four", "b": "five six seven eight"},
+        seconds={"a": 0.1, "b": 0.1},
+        wall_s=0.2,
+        cpu_s=0.2,
+        audio_s=2.0,
+        dithered=({"a": "one two three for", "b": "five six seven eight"},),
+    )
+    assert run.wer_by_decode(files) == [0.0, 1 / 8]
+    assert run.wer(files) == 1 / 16
+    # A file streamed twice counts twice, as a level's streams do.
+    assert (
+        run.mean_wer(["a", "a", "b"], {"a": "one two three four", "b": "five six seven eight"})
+        == (0.0 + 2 / 12) / 2
+    )
