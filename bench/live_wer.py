@@ -9,7 +9,14 @@ they would on a node with time to spare, without waiting for real time. That mak
 check of what a change does to accuracy (a set of eight meetings in ~70 s on 2 cores, against
 ~7 min streamed at real time); latency and capacity still need `engine_ladder.py` or
 `ladder_bench.py`. `--offline` also decodes each file whole with faster-whisper (beam 5),
-and shows per file where the live text differs from offline's ("offline -> live").
+shows per file where the live text differs from offline's ("offline -> live"), and ends with
+live minus offline over every set run, with its 95 % interval (`wer_interval.py`).
+
+    .venv/bin/python bench/live_wer.py --set meetings --set speech --offline --dither 3
+
+`--dither K` decodes every file K times both ways: as it is, then with K - 1 seeded noises of
+one least significant bit added (`speech_set.dithered`). It shows how far each system's WER
+moves on a change that is no change, and the interval then compares the means.
 """
 
 from __future__ import annotations
@@ -28,10 +35,11 @@ from collections.abc import Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
 from engine_ladder import CLIP_SETS, bench_clips  # noqa: E402
-from offline_baseline import run_offline  # noqa: E402
+from offline_baseline import load_offline_model, run_offline  # noqa: E402
 from report import git_info  # noqa: E402
-from scoring import normalise, score_wer  # noqa: E402
-from speech_set import RATE, Clip  # noqa: E402
+from scoring import WerScore, normalise, score_wer  # noqa: E402
+from speech_set import RATE, Clip, dithered  # noqa: E402
+from wer_interval import wer_delta  # noqa: E402
 
 from streaming import (  # noqa: E402
     InferenceScheduler,
@@ -52,6 +60,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--set", action="append", choices=CLIP_SETS, help="repeatable (meetings)")
     p.add_argument("--offline", action="store_true", help="offline faster-whisper, beam 5, too")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--dither", type=int, default=1, metavar="K", help="decode each file K times (1)"
+    )
     p.add_argument("--out", type=Path, help="write texts and WERs as JSON here")
     return p.parse_args(argv)
 
@@ -110,39 +121,98 @@ async def live_texts(clips: Sequence[Clip], workers: int) -> dict[str, str]:
         scheduler.close()
 
 
+def errors(score: WerScore) -> int:
+    return score.substitutions + score.deletions + score.insertions
+
+
+def describe(label: str, clips: Sequence[Clip], decodes: Sequence[dict[str, str]]) -> str:
+    """A WER line: errors by kind, or each decode's error count when there are several."""
+    scores = [score_wer([c.reference for c in clips], [d[c.name] for c in clips]) for d in decodes]
+    first = scores[0]
+    if len(scores) == 1:
+        return (
+            f"{label} WER {100 * first.wer:.1f} % ({first.substitutions} S, {first.deletions} D, "
+            f"{first.insertions} I of {first.ref_words} words)"
+        )
+    mean = sum(s.wer for s in scores) / len(scores)
+    each = " / ".join(str(errors(s)) for s in scores)
+    return f"{label} WER {100 * mean:.1f} % (errors {each} of {first.ref_words} words)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    report: dict[str, object] = {"git": git_info(), "sets": {}}
+    report: dict[str, object] = {"git": git_info(), "dither": args.dither, "sets": {}}
+    offline_model = (
+        load_offline_model(args.workers, model_path=resolve_model("bundled")[0])
+        if args.offline
+        else None
+    )
+    pooled: list[tuple[Clip, list[str], list[str]]] = []
     for clip_set in args.set or ["meetings"]:
         clips = bench_clips(clip_set)
+        variants = [clips] + [dithered(clips, seed) for seed in range(1, args.dither)]
         started = time.perf_counter()
-        texts = asyncio.run(live_texts(clips, args.workers))
-        live = score_wer([c.reference for c in clips], [texts[c.name] for c in clips])
-        line = (
-            f"{clip_set}: live WER {100 * live.wer:.1f} % ({live.substitutions} S, "
-            f"{live.deletions} D, {live.insertions} I of {live.ref_words} words, "
-            f"{time.perf_counter() - started:.0f} s)"
-        )
-        entry: dict[str, object] = {"live_wer": live.wer, "live": texts}
-        offline_texts: dict[str, str] = {}
-        if args.offline:
-            (offline,) = run_offline(
-                clips, [5], args.workers, model_path=resolve_model("bundled")[0]
-            )
-            offline_texts = offline.texts
-            entry |= {"offline_wer": offline.wer(clips), "offline": offline_texts}
-            line += f"; offline beam 5 {100 * offline.wer(clips):.1f} %"
+        live = [asyncio.run(live_texts(v, args.workers)) for v in variants]
+        line = f"{clip_set}: {describe('live', clips, live)}, {time.perf_counter() - started:.0f} s"
+        entry: dict[str, object] = {
+            "live_wer": score_wer(
+                [c.reference for c in clips], [live[0][c.name] for c in clips]
+            ).wer,
+            "live": live[0],
+            "live_decodes": live,
+        }
+        offline: list[dict[str, str]] = []
+        if offline_model is not None:
+            offline = [
+                run_offline(v, [5], args.workers, model=offline_model)[0].texts for v in variants
+            ]
+            entry |= {
+                "offline_wer": score_wer(
+                    [c.reference for c in clips], [offline[0][c.name] for c in clips]
+                ).wer,
+                "offline": offline[0],
+                "offline_decodes": offline,
+            }
+            line += f"; offline beam 5 {describe('', clips, offline).strip()}"
+            pooled += [(c, [d[c.name] for d in live], [d[c.name] for d in offline]) for c in clips]
         print(line, flush=True)
         for c in clips:
-            one = score_wer([c.reference], [texts[c.name]]).wer
+            one = score_wer([c.reference] * len(live), [d[c.name] for d in live]).wer
             print(f"  {c.name:30s} {100 * one:5.1f} %", flush=True)
-            if c.name in offline_texts:
-                for change in differences(offline_texts[c.name], texts[c.name]):
+            if offline:
+                for change in differences(offline[0][c.name], live[0][c.name]):
                     print(f"      {change}", flush=True)
         report["sets"][clip_set] = entry  # type: ignore[index]
+    if pooled:
+        report["pooled"] = summarise_pooled(pooled)
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))
     return 0
+
+
+def summarise_pooled(pooled: Sequence[tuple[Clip, list[str], list[str]]]) -> dict[str, object]:
+    """Live against offline over every file run: WER of each decode, and the difference."""
+    refs = [c.reference for c, _, _ in pooled]
+    decodes = len(pooled[0][1])
+    live = [score_wer(refs, [t[k] for _, t, _ in pooled]) for k in range(decodes)]
+    offline = [score_wer(refs, [t[k] for _, _, t in pooled]) for k in range(decodes)]
+    delta = wer_delta(refs, [t for _, t, _ in pooled], [t for _, _, t in pooled])
+    words = live[0].ref_words
+    print(
+        f"all sets ({words} words, {delta.sentences} sentences): live errors "
+        f"{' / '.join(str(errors(s)) for s in live)}, offline "
+        f"{' / '.join(str(errors(s)) for s in offline)}; live minus offline "
+        f"{delta.points:+.2f} points (95 % interval {delta.low:+.2f} to {delta.high:+.2f})",
+        flush=True,
+    )
+    return {
+        "ref_words": words,
+        "live_errors": [errors(s) for s in live],
+        "offline_errors": [errors(s) for s in offline],
+        "delta_pts": delta.points,
+        "delta_pts_ci95": [delta.low, delta.high],
+        "sentences": delta.sentences,
+    }
 
 
 if __name__ == "__main__":
