@@ -155,7 +155,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         ]
         for o in report["offline"]:
             lines.append(
-                f"| beam {o['beam_size']} | {_pct(o['wer'])} | {o['rtf']:.3f} "
+                f"| beam {o['beam_size']} | {_pct(o['wer'])}{decodes_note(o)} | {o['rtf']:.3f} "
                 f"| {o['cpu_s_per_audio_s']:.3f} |"
             )
     for s in report["levels"]:

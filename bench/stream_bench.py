@@ -93,6 +93,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--offline-threads", type=int, default=2)
     parser.add_argument("--skip-offline", action="store_true")
+    parser.add_argument(
+        "--offline-decodes",
+        type=int,
+        default=3,
+        metavar="K",
+        help="offline WER: the mean of K decodes, K - 1 of them with one bit of noise (3)",
+    )
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument("--raw", action="store_true", help="keep every result in the JSON")
     args = parser.parse_args(argv)
@@ -147,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     offline: list[OfflineRun] = []
     if not args.skip_offline:
         print("offline faster-whisper (beam 5, greedy) ...", file=sys.stderr, flush=True)
-        offline = run_offline(clips, (5, 1), args.offline_threads)
+        offline = run_offline(clips, (5, 1), args.offline_threads, decodes=args.offline_decodes)
 
     settings = {"max_streams": str(max(16, max(args.streams))), **dict(args.node_setting)}
     log_dir = Path(tempfile.mkdtemp(prefix="stenograph-bench-"))
@@ -186,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             {
                 "beam_size": o.beam_size,
                 "wer": round(o.wer(clips), 4),
+                "wer_by_decode": [round(w, 4) for w in o.wer_by_decode(clips)],
                 "rtf": round(o.wall_s / o.audio_s, 4),
                 "cpu_s_per_audio_s": round(o.cpu_s / o.audio_s, 4),
                 "threads": args.offline_threads,
