@@ -44,7 +44,7 @@ from level_summary import (  # noqa: E402
     stream_detail,
     summarise_level,
 )
-from offline_baseline import OfflineRun, run_offline  # noqa: E402
+from offline_baseline import OfflineRun, add_offline_decodes_option, run_offline  # noqa: E402
 from report import (  # noqa: E402
     dash,
     decodes_note,
@@ -101,13 +101,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--per-worker", type=int, help="files per worker (default: all of them)")
     p.add_argument("--stop-lag-s", type=float, default=8.0)
     p.add_argument("--offline-beams", type=int, nargs="*", default=[5])
-    p.add_argument(
-        "--offline-decodes",
-        type=int,
-        default=3,
-        metavar="K",
-        help="offline WER: the mean of K decodes, K - 1 of them with one bit of noise (3)",
-    )
+    add_offline_decodes_option(p)
     p.add_argument("--out", type=Path, help="output prefix (default bench/results/engine_...)")
     p.add_argument("--commit", default="", help="the commit, where the tree has no .git")
     p.add_argument("--note", default="")

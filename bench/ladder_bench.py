@@ -37,7 +37,7 @@ from level_summary import LAG_BAR_S, WER_BAR_PTS, headline, summarise_level
 from meeting_clip import meeting_clip
 from node_metrics import GaugeWatch, backlog_table, scheduler_counters, scheduler_delta
 from node_process import RunningNode, start_node
-from offline_baseline import OfflineRun, run_offline
+from offline_baseline import OfflineRun, add_offline_decodes_option, run_offline
 from overload_run import run_overload, run_upload
 from report import dash, decodes_note, git_info, gpu_query, machine_info, wer_vs_offline
 from speech_set import DEFAULT_FILES, Clip, load_clips, load_saved_clips
@@ -71,13 +71,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--model", help="model folder for the node and offline (default: bundled)")
     p.add_argument("--device", default="cpu", help="node and offline: cpu or cuda")
     p.add_argument("--compute-type", help="default: the node's for the device; offline the same")
-    p.add_argument(
-        "--offline-decodes",
-        type=int,
-        default=3,
-        metavar="K",
-        help="offline WER: the mean of K decodes, K - 1 of them with one bit of noise (3)",
-    )
+    add_offline_decodes_option(p)
     p.add_argument("--out", type=Path, help="output prefix (default bench/results/ladder_...)")
     p.add_argument("--note", default="")
     p.add_argument("--commit", default="", help="the commit, where the tree has no .git")

@@ -163,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         offline: list[dict[str, str]] = []
         if offline_model is not None:
-            offline = [
-                run_offline(v, [5], args.workers, model=offline_model)[0].texts for v in variants
-            ]
+            # The same seeds as `variants`: both systems hear the same audio, decode by decode.
+            (run,) = run_offline(clips, [5], args.workers, model=offline_model, decodes=args.dither)
+            offline = list(run.decodes)
             entry |= {
                 "offline_wer": score_wer(
                     [c.reference for c in clips], [offline[0][c.name] for c in clips]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,17 +37,29 @@ class OfflineRun:
 
     def wer(self, clips: Sequence[Clip]) -> float:
         """Corpus WER over `clips` (the files this run transcribed), mean over the decodes."""
-        return self.mean_wer([c.name for c in clips], {c.name: c.reference for c in clips})
+        return statistics.fmean(self.wer_by_decode(clips))
 
     def wer_by_decode(self, clips: Sequence[Clip]) -> list[float]:
-        refs = [c.reference for c in clips]
-        return [score_wer(refs, [d[c.name] for c in clips]).wer for d in self.decodes]
+        return self._wers([c.name for c in clips], {c.name: c.reference for c in clips})
 
     def mean_wer(self, names: Sequence[str], references: dict[str, str]) -> float:
         """Corpus WER of the files `names` (repeats count again), mean over the decodes."""
+        return statistics.fmean(self._wers(names, references))
+
+    def _wers(self, names: Sequence[str], references: dict[str, str]) -> list[float]:
         refs = [references[n] for n in names]
-        wers = [score_wer(refs, [d[n] for n in names]).wer for d in self.decodes]
-        return sum(wers) / len(wers)
+        return [score_wer(refs, [d[n] for n in names]).wer for d in self.decodes]
+
+
+def add_offline_decodes_option(parser: argparse.ArgumentParser) -> None:
+    """`--offline-decodes K`, for every benchmark that compares with offline (`decodes`)."""
+    parser.add_argument(
+        "--offline-decodes",
+        type=int,
+        default=3,
+        metavar="K",
+        help="offline WER: the mean of K decodes, K - 1 of them with one bit of noise (3)",
+    )
 
 
 def load_offline_model(

@@ -29,7 +29,7 @@ from typing import Any
 from concurrency_level import LevelResult
 from level_summary import check_targets, per_file, stream_detail, summarise_level
 from node_process import RunningNode, start_node
-from offline_baseline import OfflineRun, run_offline
+from offline_baseline import OfflineRun, add_offline_decodes_option, run_offline
 from report import git_info, machine_info, write_report
 from speech_set import DEFAULT_FILES, Clip, load_clips
 from stream_client import run_level, warm_up
@@ -93,13 +93,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--offline-threads", type=int, default=2)
     parser.add_argument("--skip-offline", action="store_true")
-    parser.add_argument(
-        "--offline-decodes",
-        type=int,
-        default=3,
-        metavar="K",
-        help="offline WER: the mean of K decodes, K - 1 of them with one bit of noise (3)",
-    )
+    add_offline_decodes_option(parser)
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument("--raw", action="store_true", help="keep every result in the JSON")
     args = parser.parse_args(argv)
