@@ -16,7 +16,9 @@ live minus offline over every set run, with its 95 % interval (`wer_interval.py`
 
 `--dither K` decodes every file K times both ways: as it is, then with K - 1 seeded noises of
 one least significant bit added (`speech_set.dithered`). It shows how far each system's WER
-moves on a change that is no change, and the interval then compares the means.
+moves on a change that is no change, and the interval then compares the means. `--lead S`
+(repeatable) adds a decode of the files with S s of silence first: where a recording starts
+decides where offline's 30 s windows fall, which moves offline's WER by more than the noise.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from engine_ladder import CLIP_SETS, bench_clips  # noqa: E402
 from offline_baseline import load_offline_model, run_offline  # noqa: E402
 from report import git_info  # noqa: E402
 from scoring import WerScore, normalise, score_wer  # noqa: E402
-from speech_set import RATE, Clip, dithered  # noqa: E402
+from speech_set import RATE, Clip, delayed, dithered  # noqa: E402
 from wer_interval import wer_delta  # noqa: E402
 
 from streaming import (  # noqa: E402
@@ -62,6 +64,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument(
         "--dither", type=int, default=1, metavar="K", help="decode each file K times (1)"
+    )
+    p.add_argument(
+        "--lead",
+        type=float,
+        action="append",
+        default=[],
+        metavar="S",
+        help="repeatable: one more decode of the files with S s of silence first",
     )
     p.add_argument("--out", type=Path, help="write texts and WERs as JSON here")
     return p.parse_args(argv)
@@ -141,7 +151,12 @@ def describe(label: str, clips: Sequence[Clip], decodes: Sequence[dict[str, str]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    report: dict[str, object] = {"git": git_info(), "dither": args.dither, "sets": {}}
+    report: dict[str, object] = {
+        "git": git_info(),
+        "dither": args.dither,
+        "leads_s": args.lead,
+        "sets": {},
+    }
     offline_model = (
         load_offline_model(args.workers, model_path=resolve_model("bundled")[0])
         if args.offline
@@ -150,7 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pooled: list[tuple[Clip, list[str], list[str]]] = []
     for clip_set in args.set or ["meetings"]:
         clips = bench_clips(clip_set)
-        variants = [clips] + [dithered(clips, seed) for seed in range(1, args.dither)]
+        variants = (
+            [clips]
+            + [dithered(clips, seed) for seed in range(1, args.dither)]
+            + [delayed(clips, lead_s) for lead_s in args.lead]
+        )
         started = time.perf_counter()
         live = [asyncio.run(live_texts(v, args.workers)) for v in variants]
         line = f"{clip_set}: {describe('live', clips, live)}, {time.perf_counter() - started:.0f} s"
@@ -163,8 +182,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         offline: list[dict[str, str]] = []
         if offline_model is not None:
-            # The same seeds as `variants`: both systems hear the same audio, decode by decode.
-            (run,) = run_offline(clips, [5], args.workers, model=offline_model, decodes=args.dither)
+            # The same seeds and leads as `variants`: both systems hear the same audio, decode
+            # by decode.
+            (run,) = run_offline(
+                clips,
+                [5],
+                args.workers,
+                model=offline_model,
+                decodes=args.dither,
+                leads_s=args.lead,
+            )
             offline = list(run.decodes)
             entry |= {
                 "offline_wer": score_wer(

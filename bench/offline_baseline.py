@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scoring import score_wer
-from speech_set import RATE, Clip, dithered
+from speech_set import RATE, Clip, delayed, dithered
 from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
@@ -30,10 +30,12 @@ class OfflineRun:
     audio_s: float
     #: The same files decoded again with one bit of seeded noise (`speech_set.dithered`).
     dithered: tuple[dict[str, str], ...] = ()
+    #: The same files decoded again with silence before them (`speech_set.delayed`).
+    delayed: tuple[dict[str, str], ...] = ()
 
     @property
     def decodes(self) -> tuple[dict[str, str], ...]:
-        return (self.texts, *self.dithered)
+        return (self.texts, *self.dithered, *self.delayed)
 
     def wer(self, clips: Sequence[Clip]) -> float:
         """Corpus WER over `clips` (the files this run transcribed), mean over the decodes."""
@@ -92,12 +94,14 @@ def run_offline(
     compute_type: str = "int8",
     model: WhisperModel | None = None,
     decodes: int = 1,
+    leads_s: Sequence[float] = (),
 ) -> list[OfflineRun]:
     """Whole files at once, in this process, with `model` or (loaded here, and freed after)
     the same model as the node. With `decodes` > 1, each beam also decodes the files
     `decodes` - 1 more times with one bit of seeded noise, untimed: a single decode of the
     speech set scored 21 to 27 errors over five such decodes on the Zen 3, so one decode is
-    a draw, not offline's WER.
+    a draw, not offline's WER. Each of `leads_s` adds one more decode, untimed, of the files
+    with that much silence first: it moves offline's 30 s windows along the speech.
 
     numpy's BLAS gets `threads` threads too, whatever this process set before (the node's
     recogniser limits it to one, process-wide): the feature extractor's matrix products sum
@@ -125,6 +129,10 @@ def run_offline(
                 {c.name: _text(model, c, beam) for c in dithered(clips, seed)}
                 for seed in range(1, decodes)
             )
+            later = tuple(
+                {c.name: _text(model, c, beam) for c in delayed(clips, lead_s)}
+                for lead_s in leads_s
+            )
             runs.append(
                 OfflineRun(
                     beam_size=beam,
@@ -134,6 +142,7 @@ def run_offline(
                     cpu_s=cpu_s,
                     audio_s=sum(c.duration_s for c in clips),
                     dithered=again,
+                    delayed=later,
                 )
             )
     if loaded:

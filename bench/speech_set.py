@@ -79,6 +79,18 @@ def dithered(clips: Sequence[Clip], seed: int) -> list[Clip]:
     return out
 
 
+def delayed(clips: Sequence[Clip], lead_s: float) -> list[Clip]:
+    """`clips` starting `lead_s` seconds later: digital silence first, the reference unchanged.
+
+    Where a recording starts is arbitrary, yet it decides where offline's 30 s windows fall,
+    and so which turns share a window: offline's errors on each set of eight meetings moved
+    by 13 to 15 over leads of 0, 1, 2 and 3 s (bench/README.md). A live stream's voice
+    detection hears the same speech whenever it starts.
+    """
+    lead = b"\0\0" * round(lead_s * RATE)
+    return [Clip(c.name, c.path, lead + c.pcm, c.reference) for c in clips]
+
+
 def load_clips(data_dir: Path, files: Sequence[BenchFile]) -> list[Clip]:
     # Imported here: the server package (and PyAV) is absent where only saved clips are read.
     from server.file_streamer import decode_file
