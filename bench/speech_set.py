@@ -84,8 +84,8 @@ def delayed(clips: Sequence[Clip], lead_s: float) -> list[Clip]:
 
     Where a recording starts is arbitrary, yet it decides where offline's 30 s windows fall,
     and so which turns share a window: offline's errors on each set of eight meetings moved
-    by 13 to 15 over leads of 0, 1, 2 and 3 s (bench/README.md). A live stream's voice
-    detection hears the same speech whenever it starts.
+    by 13 to 15 over leads of 0, 1, 2 and 3 s (bench/README.md). Live's errors moved as
+    much (18 to 21): its voice detector's 32 ms windows fall elsewhere on the speech.
     """
     lead = b"\0\0" * round(lead_s * RATE)
     return [Clip(c.name, c.path, lead + c.pcm, c.reference) for c in clips]
