@@ -379,8 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "offline": [
             {
                 "beam_size": o.beam_size,
-                "wer": round(o.wer(clips), 4),
-                "wer_by_decode": [round(w, 4) for w in o.wer_by_decode(clips)],
+                **o.wer_fields(clips),
                 "speed": round(o.audio_s / o.wall_s, 1),
             }
             for o in offline

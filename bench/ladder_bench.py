@@ -215,8 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "offline": [
             {
                 "beam_size": o.beam_size,
-                "wer": round(o.wer(clips), 4),
-                "wer_by_decode": [round(w, 4) for w in o.wer_by_decode(clips)],
+                **o.wer_fields(clips),
                 "rtf": round(o.wall_s / o.audio_s, 4),
             }
             for o in offline

@@ -40,7 +40,7 @@ from engine_ladder import CLIP_SETS, bench_clips  # noqa: E402
 from offline_baseline import load_offline_model, run_offline  # noqa: E402
 from report import git_info  # noqa: E402
 from scoring import WerScore, normalise, score_wer  # noqa: E402
-from speech_set import RATE, Clip, delayed, dithered  # noqa: E402
+from speech_set import RATE, Clip, perturbed  # noqa: E402
 from wer_interval import wer_delta  # noqa: E402
 
 from streaming import (  # noqa: E402
@@ -165,11 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pooled: list[tuple[Clip, list[str], list[str]]] = []
     for clip_set in args.set or ["meetings"]:
         clips = bench_clips(clip_set)
-        variants = (
-            [clips]
-            + [dithered(clips, seed) for seed in range(1, args.dither)]
-            + [delayed(clips, lead_s) for lead_s in args.lead]
-        )
+        variants = [clips, *perturbed(clips, args.dither, args.lead)]
         started = time.perf_counter()
         live = [asyncio.run(live_texts(v, args.workers)) for v in variants]
         line = f"{clip_set}: {describe('live', clips, live)}, {time.perf_counter() - started:.0f} s"
@@ -182,8 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         offline: list[dict[str, str]] = []
         if offline_model is not None:
-            # The same seeds and leads as `variants`: both systems hear the same audio, decode
-            # by decode.
+            # `perturbed` as in `variants`: both systems hear the same audio, decode by decode.
             (run,) = run_offline(
                 clips,
                 [5],

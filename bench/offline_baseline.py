@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scoring import score_wer
-from speech_set import RATE, Clip, delayed, dithered
+from speech_set import RATE, Clip, perturbed
 from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
@@ -28,18 +28,24 @@ class OfflineRun:
     wall_s: float
     cpu_s: float
     audio_s: float
-    #: The same files decoded again with one bit of seeded noise (`speech_set.dithered`).
-    dithered: tuple[dict[str, str], ...] = ()
-    #: The same files decoded again with silence before them (`speech_set.delayed`).
-    delayed: tuple[dict[str, str], ...] = ()
+    #: The same files decoded again, changed as `speech_set.perturbed` changes them.
+    again: tuple[dict[str, str], ...] = ()
 
     @property
     def decodes(self) -> tuple[dict[str, str], ...]:
-        return (self.texts, *self.dithered, *self.delayed)
+        return (self.texts, *self.again)
 
     def wer(self, clips: Sequence[Clip]) -> float:
         """Corpus WER over `clips` (the files this run transcribed), mean over the decodes."""
         return statistics.fmean(self.wer_by_decode(clips))
+
+    def wer_fields(self, clips: Sequence[Clip]) -> dict[str, float | list[float]]:
+        """A report's `wer` (the mean) and `wer_by_decode`, each decode scored once."""
+        each = self.wer_by_decode(clips)
+        return {
+            "wer": round(statistics.fmean(each), 4),
+            "wer_by_decode": [round(w, 4) for w in each],
+        }
 
     def wer_by_decode(self, clips: Sequence[Clip]) -> list[float]:
         return self._wers([c.name for c in clips], {c.name: c.reference for c in clips})
@@ -126,12 +132,8 @@ def run_offline(
                 seconds[clip.name] = time.perf_counter() - started
             wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
             again = tuple(
-                {c.name: _text(model, c, beam) for c in dithered(clips, seed)}
-                for seed in range(1, decodes)
-            )
-            later = tuple(
-                {c.name: _text(model, c, beam) for c in delayed(clips, lead_s)}
-                for lead_s in leads_s
+                {c.name: _text(model, c, beam) for c in changed}
+                for changed in perturbed(clips, decodes, leads_s)
             )
             runs.append(
                 OfflineRun(
@@ -141,8 +143,7 @@ def run_offline(
                     wall_s=wall_s,
                     cpu_s=cpu_s,
                     audio_s=sum(c.duration_s for c in clips),
-                    dithered=again,
-                    delayed=later,
+                    again=again,
                 )
             )
     if loaded:

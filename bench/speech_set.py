@@ -91,6 +91,14 @@ def delayed(clips: Sequence[Clip], lead_s: float) -> list[Clip]:
     return [Clip(c.name, c.path, lead + c.pcm, c.reference) for c in clips]
 
 
+def perturbed(clips: Sequence[Clip], dither: int, leads_s: Sequence[float]) -> list[list[Clip]]:
+    """The copies of `clips` decoded again after the files as they are, in this order: with
+    one bit of noise for each seed from 1 to `dither` - 1, then after each of `leads_s`."""
+    return [dithered(clips, seed) for seed in range(1, dither)] + [
+        delayed(clips, lead_s) for lead_s in leads_s
+    ]
+
+
 def load_clips(data_dir: Path, files: Sequence[BenchFile]) -> list[Clip]:
     # Imported here: the server package (and PyAV) is absent where only saved clips are read.
     from server.file_streamer import decode_file

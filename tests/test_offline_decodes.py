@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from offline_baseline import OfflineRun  # noqa: E402
-from speech_set import RATE, Clip, delayed, dithered  # noqa: E402
+from speech_set import RATE, Clip, delayed, dithered, perturbed  # noqa: E402
 
 
 def clip(name: str, samples: list[int], reference: str = "hello world") -> Clip:
@@ -56,6 +56,17 @@ def test_a_delayed_clip_is_the_same_audio_after_silence_with_the_same_reference(
     assert (later.name, later.reference) == (speech.name, speech.reference)
 
 
+def test_both_systems_get_the_noise_seeds_first_then_the_leads() -> None:
+    speech = clip("speech", [1000, -1000] * 800)
+    copies = perturbed([speech], dither=3, leads_s=[0.5])
+    assert [c[0].pcm for c in copies] == [
+        dithered([speech], seed=1)[0].pcm,
+        dithered([speech], seed=2)[0].pcm,
+        delayed([speech], lead_s=0.5)[0].pcm,
+    ]
+    assert perturbed([speech], dither=1, leads_s=[]) == []
+
+
 def test_offline_wer_is_the_mean_over_its_decodes() -> None:
     files = [clip("a", [0], "one two three four"), clip("b", [0], "five six seven eight")]
     run = OfflineRun(
@@ -65,8 +76,10 @@ def test_offline_wer_is_the_mean_over_its_decodes() -> None:
         wall_s=0.2,
         cpu_s=0.2,
         audio_s=2.0,
-        dithered=({"a": "one two three for", "b": "five six seven eight"},),
-        delayed=({"a": "one two three four", "b": "five six seven"},),
+        again=(
+            {"a": "one two three for", "b": "five six seven eight"},
+            {"a": "one two three four", "b": "five six seven"},
+        ),
     )
     assert run.wer_by_decode(files) == [0.0, 1 / 8, 1 / 8]
     assert run.wer(files) == 1 / 12
