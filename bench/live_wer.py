@@ -19,6 +19,8 @@ one least significant bit added (`speech_set.dithered`). It shows how far each s
 moves on a change that is no change, and the interval then compares the means. `--lead S`
 (repeatable) adds a decode of the files with S s of silence first: where a recording starts
 decides where offline's 30 s windows fall, which moves offline's WER by more than the noise.
+The pooled difference is then given again for the recordings of people and for the espeak-ng
+speech (the scripted meetings and the stand-up) apart.
 """
 
 from __future__ import annotations
@@ -213,7 +215,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def summarise_pooled(pooled: Sequence[tuple[Clip, list[str], list[str]]]) -> dict[str, object]:
-    """Live against offline over every file run: WER of each decode, and the difference."""
+    """Live against offline over every file run, then over the recordings of people and the
+    espeak-ng speech apart: WER of each decode, and the difference."""
+    summary = compare("all sets", pooled)
+    kinds = {"recorded": [p for p in pooled if not p[0].synthetic]}
+    kinds["synthetic"] = [p for p in pooled if p[0].synthetic]
+    if all(kinds.values()):
+        summary["by_kind"] = {kind: compare(kind, rows) for kind, rows in kinds.items()}
+    return summary
+
+
+def compare(label: str, pooled: Sequence[tuple[Clip, list[str], list[str]]]) -> dict[str, object]:
     refs = [c.reference for c, _, _ in pooled]
     decodes = len(pooled[0][1])
     live = [score_wer(refs, [t[k] for _, t, _ in pooled]) for k in range(decodes)]
@@ -221,7 +233,7 @@ def summarise_pooled(pooled: Sequence[tuple[Clip, list[str], list[str]]]) -> dic
     delta = wer_delta(refs, [t for _, t, _ in pooled], [t for _, _, t in pooled])
     words = live[0].ref_words
     print(
-        f"all sets ({words} words, {delta.sentences} sentences): live errors "
+        f"{label} ({words} words, {delta.sentences} sentences): live errors "
         f"{' / '.join(str(errors(s)) for s in live)}, offline "
         f"{' / '.join(str(errors(s)) for s in offline)}; live minus offline "
         f"{delta.points:+.2f} points (95 % interval {delta.low:+.2f} to {delta.high:+.2f})",

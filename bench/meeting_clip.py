@@ -132,7 +132,7 @@ def scripted_clip(
             out.setframerate(RATE)
             out.writeframes(np.concatenate(parts).astype("<i2").tobytes())
     reference = " ".join(text for _, text in script)
-    return Clip(name, path, decode_file(path), reference)
+    return Clip(name, path, decode_file(path), reference, synthetic=True)
 
 
 def meeting_clip(cache_dir: Path) -> Clip:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,8 @@ class Clip:
     path: Path
     pcm: bytes  # 16 kHz mono LINEAR16
     reference: str
+    #: Spoken by espeak-ng (the scripted meetings), not recorded from a person.
+    synthetic: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -75,7 +77,7 @@ def dithered(clips: Sequence[Clip], seed: int) -> list[Clip]:
         pcm = np.frombuffer(clip.pcm, "<i2").astype(np.int32)
         noise = np.random.default_rng([seed, i]).integers(-1, 2, pcm.size)
         noisy = np.clip(pcm + noise, -32768, 32767).astype("<i2")
-        out.append(Clip(clip.name, clip.path, noisy.tobytes(), clip.reference))
+        out.append(replace(clip, pcm=noisy.tobytes()))
     return out
 
 
@@ -88,7 +90,7 @@ def delayed(clips: Sequence[Clip], lead_s: float) -> list[Clip]:
     much (18 to 21): its voice detector's 32 ms windows fall elsewhere on the speech.
     """
     lead = b"\0\0" * round(lead_s * RATE)
-    return [Clip(c.name, c.path, lead + c.pcm, c.reference) for c in clips]
+    return [replace(c, pcm=lead + c.pcm) for c in clips]
 
 
 def perturbed(clips: Sequence[Clip], dither: int, leads_s: Sequence[float]) -> list[list[Clip]]:
@@ -113,7 +115,10 @@ def load_clips(data_dir: Path, files: Sequence[BenchFile]) -> list[Clip]:
 
 def save_clips(path: Path, clips: Sequence[Clip]) -> None:
     """The decoded clips and their references in one file, for a machine without the decoders."""
-    meta = [{"name": c.name, "path": str(c.path), "reference": c.reference} for c in clips]
+    meta = [
+        {"name": c.name, "path": str(c.path), "reference": c.reference, "synthetic": c.synthetic}
+        for c in clips
+    ]
     arrays = [np.frombuffer(c.pcm, "<i2") for c in clips]
     np.savez_compressed(path, *arrays, meta=np.array(json.dumps(meta)))
 
@@ -127,6 +132,7 @@ def load_saved_clips(path: Path) -> list[Clip]:
                 Path(m["path"]),
                 saved[f"arr_{i}"].astype("<i2").tobytes(),
                 m["reference"],
+                m.get("synthetic", False),
             )
             for i, m in enumerate(meta)
         ]

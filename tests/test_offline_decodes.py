@@ -9,6 +9,7 @@ the changed audio and the mean.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,26 @@ def test_offline_wer_is_the_mean_over_its_decodes() -> None:
         run.mean_wer(["a", "a", "b"], {"a": "one two three four", "b": "five six seven eight"})
         == (0.0 + 2 / 12 + 1 / 12) / 3
     )
+
+
+def test_the_pooled_gap_is_also_given_for_recorded_and_synthetic_speech_apart() -> None:
+    from live_wer import summarise_pooled
+
+    person = clip("person", [0], "one two three four")
+    espeak = replace(clip("espeak", [0], "five six seven eight"), synthetic=True)
+    assert [c[0].synthetic for c in perturbed([espeak], dither=2, leads_s=[1.0])] == [True, True]
+    summary = summarise_pooled(
+        [
+            (person, ["one two three for"], ["one two three four"]),
+            (espeak, ["five six seven eight"], ["five six eight"]),
+        ]
+    )
+    assert summary["live_errors"] == [1] and summary["offline_errors"] == [1]
+    by_kind = summary["by_kind"]
+    assert isinstance(by_kind, dict)
+    assert by_kind["recorded"]["live_errors"] == [1]
+    assert by_kind["recorded"]["offline_errors"] == [0]
+    assert by_kind["synthetic"]["live_errors"] == [0]
+    assert by_kind["synthetic"]["delta_pts"] == -25.0
+    # One kind alone: nothing to split.
+    assert "by_kind" not in summarise_pooled([(person, ["one"], ["one"])])
