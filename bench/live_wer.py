@@ -217,15 +217,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def summarise_pooled(pooled: Sequence[tuple[Clip, list[str], list[str]]]) -> dict[str, object]:
     """Live against offline over every file run, then over the recordings of people and the
     espeak-ng speech apart: WER of each decode, and the difference."""
-    summary = compare("all sets", pooled)
+    summary = pooled_difference("all sets", pooled)
     kinds = {"recorded": [p for p in pooled if not p[0].synthetic]}
     kinds["synthetic"] = [p for p in pooled if p[0].synthetic]
     if all(kinds.values()):
-        summary["by_kind"] = {kind: compare(kind, rows) for kind, rows in kinds.items()}
+        summary["by_kind"] = {kind: pooled_difference(kind, rows) for kind, rows in kinds.items()}
     return summary
 
 
-def compare(label: str, pooled: Sequence[tuple[Clip, list[str], list[str]]]) -> dict[str, object]:
+def pooled_difference(
+    label: str, pooled: Sequence[tuple[Clip, list[str], list[str]]]
+) -> dict[str, object]:
     refs = [c.reference for c, _, _ in pooled]
     decodes = len(pooled[0][1])
     live = [score_wer(refs, [t[k] for _, t, _ in pooled]) for k in range(decodes)]

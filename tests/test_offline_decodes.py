@@ -3,7 +3,7 @@
 tiny.en changes words on a change as small as numpy's BLAS thread count, so one offline
 decode is a draw. bench/offline_baseline.py decodes the files again with one bit of seeded
 noise, or with silence before them (bench/speech_set.py), and reports the mean; these specify
-the changed audio and the mean.
+the changed audio and the mean, and how bench/live_wer.py pools the live and offline errors.
 """
 
 from __future__ import annotations
